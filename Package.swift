@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "dnsgrpcd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DnsServiceBridge", targets: ["DnsServiceBridge"]),
+        .executable(name: "dnsgrpcd", targets: ["dnsgrpcd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // The only C: gRPC core, protobuf-c and the generated DnsPacket code, behind a small shim.
+        .target(
+            name: "CGRPC",
+            path: "Sources/CGRPC",
+            cSettings: [.unsafeFlags(["-Wall"])]
+        ),
+        .target(
+            name: "DnsServiceBridge",
+            dependencies: [
+                "CGRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "dnsgrpcd",
+            dependencies: [
+                "DnsServiceBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "DnsServiceBridgeTests",
+            dependencies: ["DnsServiceBridge"]
+        ),
+    ]
+)

@@ -1,0 +1,327 @@
+#include "cgrpc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <grpc/support/alloc.h>
+
+void cgrpc_bytes_free(cgrpc_bytes bytes) { free(bytes.data); }
+
+// Copies a slice into malloc'd memory; an empty slice still gets a (1-byte) allocation so data is never NULL.
+static cgrpc_bytes copy_slice(grpc_slice slice) {
+  cgrpc_bytes out;
+  out.length = GRPC_SLICE_LENGTH(slice);
+  out.data = malloc(out.length > 0 ? out.length : 1);
+  if (out.data == NULL) {
+    out.length = 0;
+    return out;
+  }
+  if (out.length > 0) memcpy(out.data, GRPC_SLICE_START_PTR(slice), out.length);
+  return out;
+}
+
+static cgrpc_bytes copy_byte_buffer(grpc_byte_buffer *buffer) {
+  cgrpc_bytes out = {NULL, 0};
+  if (buffer == NULL) return out;
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, buffer)) return out;
+  grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+  out = copy_slice(all);
+  grpc_slice_unref(all);
+  grpc_byte_buffer_reader_destroy(&reader);
+  return out;
+}
+
+static grpc_byte_buffer *byte_buffer_from(const uint8_t *data, size_t length) {
+  grpc_slice slice = grpc_slice_from_copied_buffer((const char *)data, length);
+  grpc_byte_buffer *buffer = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  return buffer;
+}
+
+// ---- library ----
+void cgrpc_init(void) { grpc_init(); }
+void cgrpc_shutdown(void) { grpc_shutdown(); }
+const char *cgrpc_version(void) { return grpc_version_string(); }
+
+// ---- completion queue ----
+grpc_completion_queue *cgrpc_completion_queue_create(void) {
+  return grpc_completion_queue_create_for_next(NULL);
+}
+
+grpc_event cgrpc_completion_queue_next(grpc_completion_queue *cq) {
+  return grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+}
+
+// ---- credentials ----
+grpc_server_credentials *cgrpc_server_credentials_create(const char *key_pem, const char *cert_pem,
+                                                         const char *client_ca_pem) {
+  if (key_pem == NULL || cert_pem == NULL) return grpc_insecure_server_credentials_create();
+  grpc_ssl_pem_key_cert_pair pair = {key_pem, cert_pem};
+  grpc_ssl_client_certificate_request_type request =
+      client_ca_pem != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                            : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  return grpc_ssl_server_credentials_create_ex(client_ca_pem, &pair, 1, request, NULL);
+}
+
+grpc_channel_credentials *cgrpc_channel_credentials_create(int insecure, const char *root_pem,
+                                                           const char *key_pem, const char *cert_pem) {
+  if (insecure) return grpc_insecure_credentials_create();
+  if (key_pem != NULL && cert_pem != NULL) {
+    grpc_ssl_pem_key_cert_pair pair = {key_pem, cert_pem};
+    return grpc_ssl_credentials_create(root_pem, &pair, NULL, NULL);
+  }
+  return grpc_ssl_credentials_create(root_pem, NULL, NULL, NULL);
+}
+
+// ---- server ----
+grpc_server *cgrpc_server_create(grpc_completion_queue *cq, int max_receive_message_length) {
+  grpc_arg args[1];
+  args[0].type = GRPC_ARG_INTEGER;
+  args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  args[0].value.integer = max_receive_message_length;
+  grpc_channel_args channel_args = {1, args};
+  grpc_server *server = grpc_server_create(&channel_args, NULL);
+  grpc_server_register_completion_queue(server, cq, NULL);
+  return server;
+}
+
+void *cgrpc_server_register_unary_method(grpc_server *server, const char *method) {
+  return grpc_server_register_method(server, method, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+}
+
+struct cgrpc_server_call {
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_call_details details;  // only for unregistered calls
+  grpc_metadata_array request_metadata;
+  grpc_byte_buffer *request_payload;
+  grpc_byte_buffer *response_payload;
+  grpc_slice status_details;
+  int has_status_details;
+  int cancelled;
+};
+
+cgrpc_server_call *cgrpc_server_call_create(void) {
+  cgrpc_server_call *call = calloc(1, sizeof(cgrpc_server_call));
+  if (call == NULL) return NULL;
+  grpc_call_details_init(&call->details);
+  grpc_metadata_array_init(&call->request_metadata);
+  return call;
+}
+
+void cgrpc_server_call_destroy(cgrpc_server_call *call) {
+  if (call == NULL) return;
+  if (call->call != NULL) grpc_call_unref(call->call);
+  grpc_call_details_destroy(&call->details);
+  grpc_metadata_array_destroy(&call->request_metadata);
+  if (call->request_payload != NULL) grpc_byte_buffer_destroy(call->request_payload);
+  if (call->response_payload != NULL) grpc_byte_buffer_destroy(call->response_payload);
+  if (call->has_status_details) grpc_slice_unref(call->status_details);
+  free(call);
+}
+
+grpc_call_error cgrpc_server_call_request_registered(cgrpc_server_call *call, grpc_server *server,
+                                                     void *method, grpc_completion_queue *cq, void *tag) {
+  return grpc_server_request_registered_call(server, method, &call->call, &call->deadline,
+                                             &call->request_metadata, &call->request_payload, cq, cq, tag);
+}
+
+grpc_call_error cgrpc_server_call_request_unregistered(cgrpc_server_call *call, grpc_server *server,
+                                                       grpc_completion_queue *cq, void *tag) {
+  return grpc_server_request_call(server, &call->call, &call->details, &call->request_metadata, cq, cq, tag);
+}
+
+int cgrpc_server_call_has_payload(const cgrpc_server_call *call) { return call->request_payload != NULL; }
+
+cgrpc_bytes cgrpc_server_call_copy_payload(const cgrpc_server_call *call) {
+  return copy_byte_buffer(call->request_payload);
+}
+
+cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call) {
+  return copy_slice(call->details.method);
+}
+
+grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, const uint8_t *message, size_t length,
+                                        grpc_status_code status, const char *details, void *tag) {
+  grpc_op ops[4];
+  memset(ops, 0, sizeof(ops));
+  size_t n = 0;
+  ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[n].data.send_initial_metadata.count = 0;
+  n++;
+  if (message != NULL) {
+    call->response_payload = byte_buffer_from(message, length);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = call->response_payload;
+    n++;
+  }
+  if (call->has_status_details) grpc_slice_unref(call->status_details);
+  call->status_details = grpc_slice_from_copied_string(details != NULL ? details : "");
+  call->has_status_details = 1;
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+  ops[n].data.send_status_from_server.status = status;
+  ops[n].data.send_status_from_server.status_details = details != NULL ? &call->status_details : NULL;
+  n++;
+  ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  ops[n].data.recv_close_on_server.cancelled = &call->cancelled;
+  n++;
+  return grpc_call_start_batch(call->call, ops, n, tag, NULL);
+}
+
+int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call) { return call->cancelled; }
+
+// ---- channel and client calls ----
+grpc_channel *cgrpc_channel_create(const char *target, grpc_channel_credentials *credentials,
+                                   const char *server_name_override, int max_reconnect_backoff_ms,
+                                   int max_receive_message_length) {
+  grpc_arg args[6];
+  size_t n = 0;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+  args[n].value.integer = max_reconnect_backoff_ms;
+  n++;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+  args[n].value.integer = max_reconnect_backoff_ms < 1000 ? max_reconnect_backoff_ms : 1000;
+  n++;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
+  args[n].value.integer = max_reconnect_backoff_ms < 100 ? max_reconnect_backoff_ms : 100;
+  n++;
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  args[n].value.integer = max_receive_message_length;
+  n++;
+  // A DNS exchange has its own failover; gRPC's transparent retries would only hide failures from it.
+  args[n].type = GRPC_ARG_INTEGER;
+  args[n].key = GRPC_ARG_ENABLE_RETRIES;
+  args[n].value.integer = 0;
+  n++;
+  if (server_name_override != NULL) {
+    args[n].type = GRPC_ARG_STRING;
+    args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+    args[n].value.string = (char *)server_name_override;
+    n++;
+  }
+  grpc_channel_args channel_args = {n, args};
+  return grpc_channel_create(target, credentials, &channel_args);
+}
+
+int cgrpc_channel_state(grpc_channel *channel, int try_to_connect) {
+  return (int)grpc_channel_check_connectivity_state(channel, try_to_connect);
+}
+
+struct cgrpc_client_call {
+  grpc_call *call;
+  grpc_byte_buffer *request_payload;
+  grpc_byte_buffer *response_payload;
+  grpc_metadata_array initial_metadata;
+  grpc_metadata_array trailing_metadata;
+  grpc_status_code status;
+  grpc_slice status_details;
+};
+
+cgrpc_client_call *cgrpc_client_call_start(grpc_channel *channel, grpc_completion_queue *cq,
+                                           const char *method, int64_t timeout_ms, const uint8_t *message,
+                                           size_t length, void *tag, grpc_call_error *error) {
+  cgrpc_client_call *call = calloc(1, sizeof(cgrpc_client_call));
+  if (call == NULL) {
+    *error = GRPC_CALL_ERROR;
+    return NULL;
+  }
+  grpc_metadata_array_init(&call->initial_metadata);
+  grpc_metadata_array_init(&call->trailing_metadata);
+  call->status_details = grpc_empty_slice();
+  gpr_timespec deadline =
+      gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+  // create_call takes its own reference to the method, so a copy we release right after is enough.
+  grpc_slice method_slice = grpc_slice_from_copied_string(method);
+  call->call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method_slice, NULL,
+                                        deadline, NULL);
+  grpc_slice_unref(method_slice);
+  if (call->call == NULL) {
+    *error = GRPC_CALL_ERROR;
+    cgrpc_client_call_destroy(call);
+    return NULL;
+  }
+  call->request_payload = byte_buffer_from(message, length);
+
+  grpc_op ops[6];
+  memset(ops, 0, sizeof(ops));
+  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[0].data.send_initial_metadata.count = 0;
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = call->request_payload;
+  ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+  ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+  ops[3].data.recv_initial_metadata.recv_initial_metadata = &call->initial_metadata;
+  ops[4].op = GRPC_OP_RECV_MESSAGE;
+  ops[4].data.recv_message.recv_message = &call->response_payload;
+  ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  ops[5].data.recv_status_on_client.trailing_metadata = &call->trailing_metadata;
+  ops[5].data.recv_status_on_client.status = &call->status;
+  ops[5].data.recv_status_on_client.status_details = &call->status_details;
+  *error = grpc_call_start_batch(call->call, ops, 6, tag, NULL);
+  if (*error != GRPC_CALL_OK) {
+    cgrpc_client_call_destroy(call);
+    return NULL;
+  }
+  return call;
+}
+
+void cgrpc_client_call_destroy(cgrpc_client_call *call) {
+  if (call == NULL) return;
+  if (call->call != NULL) grpc_call_unref(call->call);
+  if (call->request_payload != NULL) grpc_byte_buffer_destroy(call->request_payload);
+  if (call->response_payload != NULL) grpc_byte_buffer_destroy(call->response_payload);
+  grpc_metadata_array_destroy(&call->initial_metadata);
+  grpc_metadata_array_destroy(&call->trailing_metadata);
+  grpc_slice_unref(call->status_details);
+  free(call);
+}
+
+grpc_status_code cgrpc_client_call_status(const cgrpc_client_call *call) { return call->status; }
+
+cgrpc_bytes cgrpc_client_call_copy_status_details(const cgrpc_client_call *call) {
+  return copy_slice(call->status_details);
+}
+
+int cgrpc_client_call_has_response(const cgrpc_client_call *call) { return call->response_payload != NULL; }
+
+cgrpc_bytes cgrpc_client_call_copy_response(const cgrpc_client_call *call) {
+  return copy_byte_buffer(call->response_payload);
+}
+
+void cgrpc_client_call_cancel(cgrpc_client_call *call) { grpc_call_cancel(call->call, NULL); }
+
+// ---- DnsPacket ----
+cgrpc_bytes cgrpc_dns_packet_pack(const uint8_t *msg, size_t length) {
+  Coredns__Dns__DnsPacket packet = COREDNS__DNS__DNS_PACKET__INIT;
+  packet.msg.data = (uint8_t *)msg;
+  packet.msg.len = length;
+  cgrpc_bytes out;
+  out.length = coredns__dns__dns_packet__get_packed_size(&packet);
+  out.data = malloc(out.length > 0 ? out.length : 1);
+  if (out.data == NULL) {
+    out.length = 0;
+    return out;
+  }
+  coredns__dns__dns_packet__pack(&packet, out.data);
+  return out;
+}
+
+int cgrpc_dns_packet_unpack(const uint8_t *data, size_t length, cgrpc_bytes *msg) {
+  Coredns__Dns__DnsPacket *packet = coredns__dns__dns_packet__unpack(NULL, length, data);
+  if (packet == NULL) return -1;
+  msg->length = packet->msg.len;
+  msg->data = malloc(msg->length > 0 ? msg->length : 1);
+  if (msg->data == NULL) {
+    coredns__dns__dns_packet__free_unpacked(packet, NULL);
+    msg->length = 0;
+    return -1;
+  }
+  if (msg->length > 0) memcpy(msg->data, packet->msg.data, msg->length);
+  coredns__dns__dns_packet__free_unpacked(packet, NULL);
+  return 0;
+}

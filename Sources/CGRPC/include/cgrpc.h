@@ -1,0 +1,101 @@
+#ifndef CGRPC_H
+#define CGRPC_H
+// A small shim over gRPC core's C API. Each function builds one batch of grpc_op (a C union that Swift
+// should not assemble by hand) or reads one result, so the Swift side only passes bytes, numbers and
+// opaque handles. Every struct here has exactly one owner: the Swift object that created it.
+
+#include <stddef.h>
+#include <stdint.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/time.h>
+#include "dns.pb-c.h"
+
+/// A slice of bytes owned by C: free with cgrpc_bytes_free.
+typedef struct {
+  uint8_t *data;
+  size_t length;
+} cgrpc_bytes;
+
+void cgrpc_bytes_free(cgrpc_bytes bytes);
+
+// ---- library ----
+void cgrpc_init(void);
+void cgrpc_shutdown(void);
+const char *cgrpc_version(void);
+
+// ---- completion queue ----
+grpc_completion_queue *cgrpc_completion_queue_create(void);
+/// Blocks until the next event; `type` is grpc_completion_type.
+grpc_event cgrpc_completion_queue_next(grpc_completion_queue *cq);
+
+// ---- credentials ----
+/// Server credentials. With no key/cert pair: plaintext. `client_ca` non-NULL requires and verifies client
+/// certificates against it.
+grpc_server_credentials *cgrpc_server_credentials_create(const char *key_pem, const char *cert_pem,
+                                                         const char *client_ca_pem);
+/// Channel credentials. `insecure` != 0: plaintext. Otherwise TLS verified with `root_pem` (NULL: the system
+/// roots), presenting `key_pem`/`cert_pem` when both are given.
+grpc_channel_credentials *cgrpc_channel_credentials_create(int insecure, const char *root_pem,
+                                                           const char *key_pem, const char *cert_pem);
+
+// ---- server ----
+/// A server with the limits we need (message size) and its completion queue registered.
+grpc_server *cgrpc_server_create(grpc_completion_queue *cq, int max_receive_message_length);
+/// Registers a unary method whose request payload arrives with the call.
+void *cgrpc_server_register_unary_method(grpc_server *server, const char *method);
+
+typedef struct cgrpc_server_call cgrpc_server_call;
+
+cgrpc_server_call *cgrpc_server_call_create(void);
+void cgrpc_server_call_destroy(cgrpc_server_call *call);
+/// Asks for the next call of a registered method; `tag` completes when one arrives (or on shutdown).
+grpc_call_error cgrpc_server_call_request_registered(cgrpc_server_call *call, grpc_server *server,
+                                                     void *method, grpc_completion_queue *cq, void *tag);
+/// Asks for the next call of any method that was not registered.
+grpc_call_error cgrpc_server_call_request_unregistered(cgrpc_server_call *call, grpc_server *server,
+                                                       grpc_completion_queue *cq, void *tag);
+/// The request message of an arrived call (NULL data when the client sent none). Owned by the call.
+int cgrpc_server_call_has_payload(const cgrpc_server_call *call);
+cgrpc_bytes cgrpc_server_call_copy_payload(const cgrpc_server_call *call);
+/// The method of a call from cgrpc_server_call_request_unregistered, copied.
+cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call);
+/// Sends the reply: initial metadata, the message when `message` is not NULL, and the status; also waits for
+/// the client's close. `tag` completes when all that is done.
+grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, const uint8_t *message, size_t length,
+                                        grpc_status_code status, const char *details, void *tag);
+/// Whether the client cancelled (valid after the reply's tag completed).
+int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call);
+
+// ---- channel and client calls ----
+/// A channel to `target`. `server_name_override` (may be NULL) sets the TLS name verified and sent as SNI.
+/// `max_reconnect_backoff_ms` bounds how long a restarted upstream stays unreached.
+grpc_channel *cgrpc_channel_create(const char *target, grpc_channel_credentials *credentials,
+                                   const char *server_name_override, int max_reconnect_backoff_ms,
+                                   int max_receive_message_length);
+/// The channel's connectivity state (grpc_connectivity_state), optionally trying to connect.
+int cgrpc_channel_state(grpc_channel *channel, int try_to_connect);
+
+typedef struct cgrpc_client_call cgrpc_client_call;
+
+/// Starts a unary call: sends `message`, half-closes, and receives the reply and status. `tag` completes when
+/// the status is in. Returns NULL (and sets *error) when the call could not be started.
+cgrpc_client_call *cgrpc_client_call_start(grpc_channel *channel, grpc_completion_queue *cq,
+                                           const char *method, int64_t timeout_ms, const uint8_t *message,
+                                           size_t length, void *tag, grpc_call_error *error);
+void cgrpc_client_call_destroy(cgrpc_client_call *call);
+grpc_status_code cgrpc_client_call_status(const cgrpc_client_call *call);
+cgrpc_bytes cgrpc_client_call_copy_status_details(const cgrpc_client_call *call);
+int cgrpc_client_call_has_response(const cgrpc_client_call *call);
+cgrpc_bytes cgrpc_client_call_copy_response(const cgrpc_client_call *call);
+void cgrpc_client_call_cancel(cgrpc_client_call *call);
+
+// ---- DnsPacket (protobuf-c) ----
+/// Serialises DnsPacket{msg}. Returns the bytes (free with cgrpc_bytes_free).
+cgrpc_bytes cgrpc_dns_packet_pack(const uint8_t *msg, size_t length);
+/// Parses a DnsPacket; returns 0 and the msg field copied into *msg, or -1 when the bytes are not a DnsPacket.
+int cgrpc_dns_packet_unpack(const uint8_t *data, size_t length, cgrpc_bytes *msg);
+
+#endif
