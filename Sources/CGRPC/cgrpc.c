@@ -32,7 +32,7 @@ static cgrpc_bytes copy_byte_buffer(grpc_byte_buffer *buffer) {
 }
 
 static grpc_byte_buffer *byte_buffer_from(const uint8_t *data, size_t length) {
-  grpc_slice slice = grpc_slice_from_copied_buffer((const char *)data, length);
+  grpc_slice slice = length > 0 ? grpc_slice_from_copied_buffer((const char *)data, length) : grpc_empty_slice();
   grpc_byte_buffer *buffer = grpc_raw_byte_buffer_create(&slice, 1);
   grpc_slice_unref(slice);
   return buffer;
@@ -141,15 +141,15 @@ cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call) {
   return copy_slice(call->details.method);
 }
 
-grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, const uint8_t *message, size_t length,
-                                        grpc_status_code status, const char *details, void *tag) {
+grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_message, const uint8_t *message,
+                                        size_t length, grpc_status_code status, const char *details, void *tag) {
   grpc_op ops[4];
   memset(ops, 0, sizeof(ops));
   size_t n = 0;
   ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[n].data.send_initial_metadata.count = 0;
   n++;
-  if (message != NULL) {
+  if (send_message) {
     call->response_payload = byte_buffer_from(message, length);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = call->response_payload;

@@ -62,10 +62,10 @@ int cgrpc_server_call_has_payload(const cgrpc_server_call *call);
 cgrpc_bytes cgrpc_server_call_copy_payload(const cgrpc_server_call *call);
 /// The method of a call from cgrpc_server_call_request_unregistered, copied.
 cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call);
-/// Sends the reply: initial metadata, the message when `message` is not NULL, and the status; also waits for
+/// Sends the reply: initial metadata, the message when `send_message` is not 0, and the status; also waits for
 /// the client's close. `tag` completes when all that is done.
-grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, const uint8_t *message, size_t length,
-                                        grpc_status_code status, const char *details, void *tag);
+grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_message, const uint8_t *message,
+                                        size_t length, grpc_status_code status, const char *details, void *tag);
 /// Whether the client cancelled (valid after the reply's tag completed).
 int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call);
 

@@ -1,0 +1,57 @@
+/// Reads a server block key `[SCHEME://]ZONE[:PORT]` as CoreDNS's `dnsserver` does.
+///
+/// The port is the digits after the last colon; for a CIDR key it has to come after the prefix
+/// (`2001:db8::/32:1053`). Without a port, dns keys get `defaultDNSPort` (the caller's `-dns.port`), tls keys
+/// 853 and grpc keys 443.
+struct ListenAddressParser {
+    let defaultDNSPort: Int
+
+    func parse(_ key: CorefileToken) throws(ConfigurationError) -> ListenAddress {
+        let text = key.text
+        let expectedKey = "[dns://|tls://|grpc://]ZONE[:PORT], such as example.org, tls://.:853 or 10.0.0.0/24"
+        var scheme = ListenScheme.dns
+        var rest = Substring(text)
+        if let separator = text.firstRange(of: "://") {
+            let name = String(text[..<separator.lowerBound])
+            guard let known = ListenScheme(rawValue: name.lowercased()) else {
+                throw ConfigurationError(
+                    at: key.location, "unsupported scheme '\(name)' in server block key '\(text)'",
+                    expected: "dns://, tls:// or grpc://")
+            }
+            scheme = known
+            rest = text[separator.upperBound...]
+        }
+
+        var port = scheme == .dns ? defaultDNSPort : scheme.defaultPort
+        let slash = rest.lastIndex(of: "/")
+        if let colon = rest.lastIndex(of: ":"), slash.map({ colon > $0 }) ?? true {
+            let portText = rest[rest.index(after: colon)...]
+            let host = rest[..<colon]
+            let hostIsBareIPv6 = slash == nil && host.contains(":")
+            if hostIsBareIPv6 {
+                throw ConfigurationError(
+                    at: key.location, "server block key '\(text)' is an IPv6 address without a prefix length",
+                    expected: "a reverse zone written as a CIDR, such as 2001:db8::/32")
+            }
+            guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let number = Int(portText), (0...65535).contains(number) else {
+                throw ConfigurationError(
+                    at: key.location, "bad port '\(portText)' in server block key '\(text)'",
+                    expected: "a port number from 0 to 65535")
+            }
+            port = number
+            rest = host
+        }
+
+        switch ZoneName.parse(String(rest)) {
+        case .success(.name(let zone)):
+            return ListenAddress(scheme: scheme, zone: zone, port: port)
+        case .success(.reverse(let zone, let filter)):
+            return ListenAddress(scheme: scheme, zone: zone, port: port, reverseFilter: filter)
+        case .failure(let failure):
+            throw ConfigurationError(
+                at: key.location, "bad server block key: \(failure.problem)",
+                expected: rest.isEmpty ? expectedKey : failure.expected)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/// One upstream a forwarder sends queries to.
+public struct UpstreamAddress: Sendable, Hashable, CustomStringConvertible {
+    /// dns, tls or grpc.
+    public var transport: UpstreamTransport
+    /// An IP address without brackets (`9.9.9.9`, `2620:fe::fe`, `fe80::1%eth0`).
+    public var host: String
+    /// The port, 1 to 65535.
+    public var port: Int
+    /// The TLS server name for this upstream alone (`tls://9.9.9.9#dns.quad9.net`); nil uses the forwarder's
+    /// `tls_servername`, if any.
+    public var tlsServerName: String?
+
+    /// Creates an upstream.
+    public init(transport: UpstreamTransport = .dns, host: String, port: Int? = nil, tlsServerName: String? = nil) {
+        self.transport = transport
+        self.host = host
+        self.port = port ?? transport.defaultPort
+        self.tlsServerName = tlsServerName
+    }
+
+    /// `host:port`, with brackets around an IPv6 host: what to connect to.
+    public var hostPort: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// The `to` label CoreDNS uses in metrics and logs: `1.2.3.4:53`, `tls://9.9.9.9:853`, `grpc://[::1]:443`.
+    public var description: String {
+        transport == .dns ? hostPort : "\(transport)://\(hostPort)"
+    }
+}

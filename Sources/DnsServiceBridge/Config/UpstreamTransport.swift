@@ -1,0 +1,18 @@
+/// How queries reach an upstream: plain DNS (UDP, TCP when needed), DNS over TLS, or the gRPC DnsService.
+public enum UpstreamTransport: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case dns
+    case tls
+    case grpc
+
+    /// The port a `TO` with this scheme and no port gets: 53, 853 or 443.
+    public var defaultPort: Int {
+        switch self {
+        case .dns: 53
+        case .tls: 853
+        case .grpc: 443
+        }
+    }
+
+    /// `dns`, `tls` or `grpc`.
+    public var description: String { rawValue }
+}

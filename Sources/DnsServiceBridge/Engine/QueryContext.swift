@@ -1,0 +1,16 @@
+import NIOCore
+
+/// Where a query came from and where its reply is due: the listener's side of one forwarded query.
+public struct QueryContext: Sendable {
+    /// The client's address, for logs and metrics (nil when the transport does not expose it).
+    public var client: String?
+    public var transport: ClientTransport
+    /// The event loop the reply future completes on.
+    public var eventLoop: any EventLoop
+
+    public init(client: String?, transport: ClientTransport, eventLoop: any EventLoop) {
+        self.client = client
+        self.transport = transport
+        self.eventLoop = eventLoop
+    }
+}

@@ -1,0 +1,81 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// One configured upstream: its transport, health and load, inside one upstream set.
+public final class Upstream: Sendable {
+    public let transport: any UpstreamExchanger
+    let health: UpstreamHealth
+    /// Relative share for the weighted policy.
+    public let weight: Int
+    private let inFlightCount = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
+    private let options: ForwardOptions
+    private let metrics: ForwardMetrics
+    private let logger: Logger
+    private let group: any EventLoopGroup
+
+    init(transport: any UpstreamExchanger, weight: Int, options: ForwardOptions, metrics: ForwardMetrics,
+         group: any EventLoopGroup, logger: Logger) {
+        self.transport = transport
+        self.group = group
+        self.weight = weight
+        self.options = options
+        self.metrics = metrics
+        self.logger = logger
+        health = UpstreamHealth(maxFails: options.maxFails, failTimeout: options.failTimeout)
+    }
+
+    public var label: String { transport.label }
+    public var isDown: Bool { health.isDown }
+    /// Queries being exchanged with this upstream now (least_conn).
+    public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
+
+    /// One exchange, counted for least_conn and metrics; a failure starts in-band health checking.
+    func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
+        -> EventLoopFuture<DNSMessage> {
+        inFlightCount.add(1, ordering: .relaxed)
+        let started = NIODeadline.now()
+        metrics.requestSent(to: label)
+        return transport.exchange(query, over: proto, deadline: deadline).always { [self] result in
+            inFlightCount.subtract(1, ordering: .relaxed)
+            switch result {
+            case .success(let reply):
+                metrics.responseReceived(from: label, rcode: reply.rcode, duration: .now() - started)
+            case .failure(let error):
+                logger.debug("exchange failed", metadata: ["upstream": "\(label)", "error": "\(error)"])
+                if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
+            }
+        }
+    }
+
+    /// CoreDNS's in-band check: `. IN NS` (or the configured name) over the upstream's own transport, every
+    /// interval until any reply arrives; each failure counts towards `max_fails`.
+    private func scheduleHealthCheck(after delay: TimeAmount) {
+        guard !stopped.load(ordering: .relaxed) else {
+            health.stopChecking()
+            return
+        }
+        group.any().scheduleTask(in: delay) { [self] in
+            let query = DNSMessage.query(name: options.healthCheckName, type: .ns,
+                                         id: UInt16.random(in: .min ... .max),
+                                         recursionDesired: options.healthCheckRecursionDesired)
+            let proto: ExchangeProtocol = options.forceTCP ? .tcp : .udp
+            let deadline = NIODeadline.now() + min(options.exchangeTimeout, options.healthCheckInterval * 2)
+            transport.exchange(query, over: proto, deadline: deadline).whenComplete { [self] result in
+                let healthy = (try? result.get()) != nil
+                if !healthy { metrics.healthCheckFailed(for: label) }
+                if health.checked(healthy: healthy) {
+                    scheduleHealthCheck(after: options.healthCheckInterval)
+                } else {
+                    logger.info("upstream healthy again", metadata: ["upstream": "\(label)"])
+                }
+            }
+        }
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        transport.close()
+    }
+}

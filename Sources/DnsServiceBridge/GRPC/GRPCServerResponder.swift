@@ -1,0 +1,74 @@
+import CGRPC
+import Synchronization
+
+/// The one way to finish a server call: a reply message or an error status, sent exactly once.
+/// If the handler drops it without replying, the call is ended with UNAVAILABLE so gRPC core frees it.
+public final class GRPCServerResponder: Sendable {
+    private let call: ServerCallHandle
+    private let replied = Atomic<Bool>(false)
+    private let onFinished: @Sendable () -> Void
+
+    init(call: ServerCallHandle, onFinished: @escaping @Sendable () -> Void) {
+        self.call = call
+        self.onFinished = onFinished
+    }
+
+    /// Replies with a message and status OK.
+    public func reply(_ message: [UInt8]) {
+        send(message: message, status: .ok, details: nil)
+    }
+
+    /// Ends the call with a non-OK status and a human-readable message.
+    public func fail(_ status: GRPCStatusCode, _ details: String) {
+        send(message: nil, status: status, details: details)
+    }
+
+    private func send(message: [UInt8]?, status: GRPCStatusCode, details: String?) {
+        guard replied.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        call.reply(message: message, status: status, details: details, onFinished: onFinished)
+    }
+
+    deinit {
+        if !replied.load(ordering: .acquiring) {
+            call.reply(message: nil, status: .unavailable, details: "the server dropped the call",
+                       onFinished: onFinished)
+        }
+    }
+}
+
+/// Owns one `cgrpc_server_call` from the moment it is requested until its reply batch completes.
+final class ServerCallHandle: @unchecked Sendable {
+    // Touched by one thread at a time: the request's completion, then the single reply, then its completion.
+    let pointer: OpaquePointer
+
+    init() throws(GRPCServerError) {
+        guard let pointer = cgrpc_server_call_create() else { throw .outOfMemory }
+        self.pointer = pointer
+    }
+
+    var payload: [UInt8]? {
+        guard cgrpc_server_call_has_payload(pointer) != 0 else { return nil }
+        return cgrpc_server_call_copy_payload(pointer).consumeIntoArray()
+    }
+
+    var method: String { cgrpc_server_call_copy_method(pointer).consumeIntoString() }
+
+    func reply(message: [UInt8]?, status: GRPCStatusCode, details: String?,
+               onFinished: @escaping @Sendable () -> Void) {
+        let tag = CompletionTag.make { _ in
+            // Keep the handle alive until gRPC core is done with the batch's buffers.
+            withExtendedLifetime(self) { onFinished() }
+        }
+        let error = (message ?? []).withUnsafeBufferPointer { buffer in
+            cgrpc_server_call_reply(pointer, message == nil ? 0 : 1, buffer.baseAddress, buffer.count,
+                                    status.cValue, details, tag)
+        }
+        if error != GRPC_CALL_OK {
+            CompletionTag.discard(tag)
+            onFinished()
+        }
+    }
+
+    deinit { cgrpc_server_call_destroy(pointer) }
+}

@@ -1,0 +1,139 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Plain DNS on UDP and TCP (or DoT, with a TLS context) at one address. UDP binds one socket per event loop
+/// with SO_REUSEPORT, so the kernel spreads clients over the loops, and reads in batches (recvmmsg).
+public final class DNSListener: Sendable {
+    /// What to serve and the limits that protect the process.
+    public struct Settings: Sendable {
+        public var udp = true
+        public var tcp = true
+        /// Serves DoT (RFC 7858) on the stream socket instead of plain TCP; UDP is then off.
+        public var tls: NIOSSLContext?
+        /// Concurrent TCP/DoT connections; new ones above it are closed at once.
+        public var maxConnections = 1000
+        /// A connection with nothing in flight and nothing read for this long is closed.
+        public var idleTimeout: TimeAmount = .seconds(10)
+        /// Queries in flight on one connection before reading from it pauses.
+        public var maxPipelined = 128
+        /// Datagrams read per system call.
+        public var udpBatchSize = 32
+
+        public init() {}
+    }
+
+    private let channels: [any Channel]
+    /// The bound addresses (with the actual ports when port 0 was asked for): UDP first, then the stream socket.
+    public let boundAddresses: [SocketAddress]
+
+    private init(channels: [any Channel]) {
+        self.channels = channels
+        boundAddresses = channels.compactMap(\.localAddress)
+    }
+
+    /// Binds and starts serving. With port 0, TCP takes the port UDP got.
+    public static func bind(host: String, port: Int, settings: Settings, handler: any QueryHandler,
+                            group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
+        var channels: [any Channel] = []
+        do {
+            var port = port
+            if settings.udp && settings.tls == nil {
+                for loop in group.makeIterator() {
+                    let channel = try await bindUDP(host: host, port: port, settings: settings, handler: handler,
+                                                    on: loop)
+                    channels.append(channel)
+                    if port == 0 { port = channel.localAddress?.port ?? 0 }
+                }
+            }
+            if settings.tcp || settings.tls != nil {
+                channels.append(try await bindStream(host: host, port: port, settings: settings, handler: handler,
+                                                     group: group))
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return DNSListener(channels: channels)
+    }
+
+    private static func bindUDP(host: String, port: Int, settings: Settings, handler: any QueryHandler,
+                                on loop: any EventLoop) async throws -> any Channel {
+        try await DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: settings.udpBatchSize)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        UDPQueryHandler(handler: handler, counters: .shared))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+
+    private static func bindStream(host: String, port: Int, settings: Settings, handler: any QueryHandler,
+                                   group: MultiThreadedEventLoopGroup) async throws -> any Channel {
+        let limits = ConnectionLimit(max: settings.maxConnections)
+        let transport: ClientTransport = settings.tls == nil ? .tcp : .tls
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                guard limits.acquire() else {
+                    ListenerCounters.shared.closedTCP.add(1, ordering: .relaxed)
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in limits.release() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls = settings.tls {
+                        try sync.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
+                    try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
+                    try sync.addHandler(StreamQueryHandler(handler: handler, transport: transport, counters: .shared,
+                                                           maxPipelined: settings.maxPipelined))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+
+    /// Stops listening; connections already accepted finish their queries.
+    public func close() async {
+        for channel in channels { try? await channel.close() }
+    }
+}
+
+/// Open connections against a limit.
+final class ConnectionLimit: Sendable {
+    private let open = Atomic<Int>(0)
+    let max: Int
+
+    init(max: Int) { self.max = max }
+
+    func acquire() -> Bool {
+        if open.add(1, ordering: .relaxed).newValue > max {
+            open.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func release() { open.subtract(1, ordering: .relaxed) }
+
+    var current: Int { open.load(ordering: .relaxed) }
+}

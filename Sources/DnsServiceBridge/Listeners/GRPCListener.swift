@@ -1,0 +1,53 @@
+import Logging
+import NIOCore
+
+/// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
+public final class GRPCListener: Sendable {
+    private let server: GRPCServer
+    /// The bound `HOST:PORT` addresses, with the actual ports.
+    public let boundAddresses: [String]
+
+    /// Binds every address (port 0 picks one) with its security; serving starts with `start()`.
+    public init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
+                group: any EventLoopGroup, logger: Logger) throws(GRPCServerError) {
+        let counters = ListenerCounters.shared
+        server = GRPCServer(methods: [
+            DnsServiceMethod.query: { request, responder in
+                let query: DNSMessage
+                do {
+                    query = try GRPCRequestError.query(from: request)
+                } catch {
+                    counters.malformedGRPC.add(1, ordering: .relaxed)
+                    logger.debug("refused gRPC request", metadata: ["error": "\(error)"])
+                    responder.fail(.invalidArgument, "\(error)")
+                    return
+                }
+                let context = QueryContext(client: nil, transport: .grpc, eventLoop: group.any())
+                handler.handle(query, context: context).whenSuccess { reply in
+                    responder.reply(DnsPacketCodec.encode(reply.bytes))
+                }
+            },
+        ])
+        var bound: [String] = []
+        for (address, security) in addresses {
+            let port = try server.listen(on: address, security: security)
+            bound.append(Self.replacingPort(of: address, with: port))
+        }
+        boundAddresses = bound
+    }
+
+    public func start() { server.start() }
+
+    /// Calls being answered now.
+    public var callsInFlight: Int { server.callsInFlight }
+
+    /// Stops taking calls and lets those in flight finish (up to `gracePeriod`).
+    public func shutdown(gracePeriod: Duration) async {
+        await server.shutdown(gracePeriod: gracePeriod)
+    }
+
+    private static func replacingPort(of address: String, with port: Int) -> String {
+        guard let colon = address.lastIndex(of: ":") else { return "\(address):\(port)" }
+        return "\(address[..<colon]):\(port)"
+    }
+}

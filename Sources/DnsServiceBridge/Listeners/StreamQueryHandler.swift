@@ -1,0 +1,97 @@
+import NIOCore
+
+/// Answers DNS queries on one TCP or DoT connection (RFC 7766): pipelined queries are answered as each
+/// completes, possibly out of order. Bounded: at most `maxPipelined` in flight before reading pauses.
+final class StreamQueryHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let handler: any QueryHandler
+    private let transport: ClientTransport
+    private let counters: ListenerCounters
+    private let maxPipelined: Int
+    private var inFlight = 0
+    private var readHeld = false
+    private var inputClosed = false
+
+    init(handler: any QueryHandler, transport: ClientTransport, counters: ListenerCounters, maxPipelined: Int) {
+        self.handler = handler
+        self.transport = transport
+        self.counters = counters
+        self.maxPipelined = maxPipelined
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(unwrapInboundIn(data).readableBytesView)
+        let query: DNSMessage
+        do {
+            query = try DNSMessage(bytes: bytes)
+        } catch {
+            guard let formErr = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr) else {
+                // Not DNS at all: the stream cannot be trusted to be in step any more.
+                counters.closedTCP.add(1, ordering: .relaxed)
+                context.close(promise: nil)
+                return
+            }
+            counters.formErrReplies.add(1, ordering: .relaxed)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.framedDNSMessage(formErr.bytes)),
+                                  promise: nil)
+            return
+        }
+        guard !query.header.isResponse else {
+            counters.closedTCP.add(1, ordering: .relaxed)
+            context.close(promise: nil)
+            return
+        }
+        inFlight += 1
+        let client = context.remoteAddress?.description
+        let queryContext = QueryContext(client: client, transport: transport, eventLoop: context.eventLoop)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handler.handle(query, context: queryContext).whenSuccess { reply in
+            let (handler, context) = bound.value
+            handler.replied(reply, context: context)
+        }
+    }
+
+    private func replied(_ reply: DNSMessage, context: ChannelHandlerContext) {
+        inFlight -= 1
+        guard context.channel.isActive else { return }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
+        if readHeld && inFlight < maxPipelined {
+            readHeld = false
+            context.read()
+        }
+        if inputClosed && inFlight == 0 { context.close(promise: nil) }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Backpressure: a client pipelining faster than upstreams answer waits instead of growing memory.
+        if inFlight >= maxPipelined {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ChannelEvent.inputClosed:
+            // The client half-closed: answer what is in flight, then close.
+            inputClosed = true
+            if inFlight == 0 { context.close(promise: nil) }
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
+            if inFlight == 0 {
+                counters.closedTCP.add(1, ordering: .relaxed)
+                context.close(promise: nil)
+            }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        counters.closedTCP.add(1, ordering: .relaxed)
+        context.close(promise: nil)
+    }
+}

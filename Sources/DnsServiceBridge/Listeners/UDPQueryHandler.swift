@@ -1,0 +1,52 @@
+import NIOCore
+
+/// Answers DNS queries arriving as UDP datagrams. Runs on the socket's event loop end to end: no hop per packet.
+final class UDPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let handler: any QueryHandler
+    private let counters: ListenerCounters
+
+    init(handler: any QueryHandler, counters: ListenerCounters) {
+        self.handler = handler
+        self.counters = counters
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let client = envelope.remoteAddress
+        let bytes = Array(envelope.data.readableBytesView)
+        let channel = context.channel
+        let query: DNSMessage
+        do {
+            query = try DNSMessage(bytes: bytes)
+        } catch {
+            // A header that parses gets FORMERR; anything else is not a DNS query and gets nothing.
+            guard let formErr = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr) else {
+                counters.droppedUDP.add(1, ordering: .relaxed)
+                return
+            }
+            counters.formErrReplies.add(1, ordering: .relaxed)
+            Self.send(formErr, to: client, on: channel)
+            return
+        }
+        guard !query.header.isResponse else {
+            counters.droppedUDP.add(1, ordering: .relaxed)
+            return
+        }
+        let queryContext = QueryContext(client: client.description, transport: .udp, eventLoop: context.eventLoop)
+        handler.handle(query, context: queryContext).whenSuccess { reply in
+            Self.send(reply.truncated(toFit: query.maxUDPResponseSize), to: client, on: channel)
+        }
+    }
+
+    private static func send(_ reply: DNSMessage, to client: SocketAddress, on channel: any Channel) {
+        let envelope = AddressedEnvelope(remoteAddress: client, data: channel.allocator.buffer(bytes: reply.bytes))
+        channel.writeAndFlush(envelope, promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A failed send to one client (e.g. ICMP unreachable) must not close the listening socket.
+    }
+}

@@ -1,0 +1,16 @@
+/// One socket address a set of server blocks shares: scheme, bind host and port.
+struct ListenerKey: Hashable, Sendable, CustomStringConvertible {
+    let scheme: ListenScheme
+    let host: String
+    let port: Int
+
+    /// The host to bind: all interfaces (IPv6 and, dual-stack, IPv4) when the block has no `bind`.
+    var bindHost: String { host.isEmpty ? "::" : host }
+
+    /// `HOST:PORT` as gRPC core takes it.
+    var grpcAddress: String {
+        bindHost.contains(":") ? "[\(bindHost)]:\(port)" : "\(bindHost):\(port)"
+    }
+
+    var description: String { "\(scheme)://\(host.isEmpty ? "*" : host):\(port)" }
+}

@@ -1,0 +1,138 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Everything one Configuration runs: the forwarders of its server blocks and the listeners in front of them.
+/// A reload starts a new instance and stops the old one.
+public final class ServerInstance: Sendable {
+    private let dnsListeners: [DNSListener]
+    private let grpcListeners: [GRPCListener]
+    private let forwarders: [Forwarder]
+    /// What is listening, for logs: `dns://127.0.0.1:5353`, `grpc://[::]:443`.
+    public let listening: [String]
+
+    private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], forwarders: [Forwarder],
+                 listening: [String]) {
+        self.dnsListeners = dnsListeners
+        self.grpcListeners = grpcListeners
+        self.forwarders = forwarders
+        self.listening = listening
+    }
+
+    /// Builds every block's chain and binds every listener; on any failure, what was started is stopped.
+    public static func start(_ configuration: Configuration, group: MultiThreadedEventLoopGroup,
+                             logger: Logger, overrides: EngineOverrides = EngineOverrides()) async throws(StartupError)
+        -> ServerInstance {
+        var forwarders: [Forwarder] = []
+        var routes: [ListenerKey: [ZoneRouter.Route]] = [:]
+        var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
+        var order: [ListenerKey] = []
+        do throws(StartupError) {
+            for block in configuration.servers {
+                let (handler, forwarder) = try blockHandler(block, group: group, logger: logger, overrides: overrides)
+                if let forwarder { forwarders.append(forwarder) }
+                for key in block.keys {
+                    let zone: DNSName
+                    do { zone = try DNSName(key.zone) } catch { throw StartupError(at: block.location, "\(error)") }
+                    for host in block.listenHosts {
+                        let listenerKey = ListenerKey(scheme: key.scheme, host: host, port: key.port)
+                        if routes[listenerKey] == nil { order.append(listenerKey) }
+                        routes[listenerKey, default: []].append(
+                            ZoneRouter.Route(zone: zone, network: key.reverseFilter, handler: handler))
+                        if let tls = block.tls, tlsByKey[listenerKey] == nil {
+                            tlsByKey[listenerKey] = (tls, block.location)
+                        }
+                        if key.scheme == .tls && block.tls == nil {
+                            throw StartupError(at: block.location, "server block \(key) serves DNS over TLS "
+                                + "without a certificate; expected a 'tls CERT KEY [CA]' directive in the block")
+                        }
+                    }
+                }
+            }
+        } catch {
+            forwarders.forEach { $0.stop() }
+            throw error
+        }
+
+        var dnsListeners: [DNSListener] = []
+        var grpcListeners: [GRPCListener] = []
+        var listening: [String] = []
+        do throws(StartupError) {
+            for key in order {
+                let router = ZoneRouter(routes: routes[key] ?? [])
+                let tls = tlsByKey[key]
+                switch key.scheme {
+                case .dns, .tls:
+                    var settings = DNSListener.Settings()
+                    if key.scheme == .tls, let (tlsSettings, location) = tls {
+                        do { settings.tls = try tlsSettings.dotServerContext() } catch {
+                            throw StartupError(at: location, "\(error)")
+                        }
+                    }
+                    let listener: DNSListener
+                    do {
+                        listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
+                                                              handler: router, group: group, logger: logger)
+                    } catch {
+                        throw StartupError(at: nil, "cannot listen on \(key): \(error)")
+                    }
+                    dnsListeners.append(listener)
+                case .grpc:
+                    var security = GRPCServerSecurity.insecure
+                    if let (tlsSettings, location) = tls {
+                        do { security = try tlsSettings.grpcServerSecurity() } catch {
+                            throw StartupError(at: location, "\(error)")
+                        }
+                    }
+                    let listener: GRPCListener
+                    do {
+                        listener = try GRPCListener(addresses: [(key.grpcAddress, security)], handler: router,
+                                                    group: group, logger: logger)
+                    } catch {
+                        throw StartupError(at: nil, "\(error)")
+                    }
+                    listener.start()
+                    grpcListeners.append(listener)
+                }
+                listening.append(key.description + (tls != nil && key.scheme == .grpc ? " (TLS)" : ""))
+            }
+        } catch {
+            for listener in dnsListeners { await listener.close() }
+            for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
+            forwarders.forEach { $0.stop() }
+            throw error
+        }
+        return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, forwarders: forwarders,
+                              listening: listening)
+    }
+
+    private static func blockHandler(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
+                                     logger: Logger, overrides: EngineOverrides)
+        throws(StartupError) -> (any QueryHandler, Forwarder?) {
+        var sets: [UpstreamSet] = []
+        for forward in block.forwarders {
+            if forward.isDeprecatedProxy {
+                logger.notice("the proxy directive is deprecated; use forward (or grpc) instead",
+                              metadata: ["at": "\(forward.location)"])
+            }
+            let metrics = ForwardMetrics(proxyName: forward.kind == .grpc ? "grpc" : "forward")
+            do {
+                sets.append(try UpstreamSetFactory.make(forward, group: group, metrics: metrics, logger: logger,
+                                                       overrides: overrides))
+            } catch {
+                sets.forEach { $0.stop() }
+                throw error
+            }
+        }
+        let forwarder = sets.isEmpty ? nil : Forwarder(sets: sets)
+        let plugins = PluginFactory.plugins(for: block, logger: logger)
+        return (PluginChain.make(plugins, terminal: forwarder ?? RefusingHandler()), forwarder)
+    }
+
+    /// Stops listening, lets queries in flight finish (up to `gracePeriod` for gRPC), then closes upstreams.
+    public func stop(gracePeriod: Duration) async {
+        for listener in dnsListeners { await listener.close() }
+        for listener in grpcListeners { await listener.shutdown(gracePeriod: gracePeriod) }
+        forwarders.forEach { $0.stop() }
+    }
+}

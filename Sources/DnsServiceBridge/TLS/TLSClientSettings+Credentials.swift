@@ -1,0 +1,38 @@
+import NIOSSL
+
+extension TLSClientSettings {
+    /// gRPC core channel credentials for these settings, with files read and checked now.
+    public func grpcChannelSecurity() throws(TLSMaterialError) -> GRPCChannelSecurity {
+        if plaintext { return .insecure }
+        let roots = try caFile.map { file throws(TLSMaterialError) in try TLSMaterial.loadCA(file).pem }
+        var chain: String?
+        var key: String?
+        if let certFile, let keyFile {
+            let material = try TLSMaterial.load(certificate: certFile, key: keyFile)
+            chain = material.certificatePEM
+            key = material.privateKeyPEM
+        }
+        return .tls(rootsPEM: roots, clientCertificateChainPEM: chain, clientPrivateKeyPEM: key,
+                    serverNameOverride: serverName)
+    }
+
+    /// A NIOSSL client context for DoT upstreams; verification is always on (the server name is checked by
+    /// the handler, against `serverName` or the upstream's IP address).
+    public func dotClientContext() throws(TLSMaterialError) -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .fullVerification
+        if let caFile {
+            configuration.trustRoots = .certificates(try TLSMaterial.loadCA(caFile).certificates)
+        }
+        if let certFile, let keyFile {
+            let material = try TLSMaterial.load(certificate: certFile, key: keyFile)
+            configuration.certificateChain = material.certificates.map { .certificate($0) }
+            configuration.privateKey = .privateKey(material.privateKey)
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw .unreadable(path: caFile ?? "(system CAs)", role: "TLS client", reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import NIOCore
+import NIOPosix
+
+/// Plain DNS to one upstream over UDP and TCP, each with its own connection pool.
+/// Every exchange leaves with a fresh random ID (restored in the reply), so IDs are unpredictable.
+public final class DNSUpstreamTransport: UpstreamExchanger {
+    public let label: String
+    private let address: SocketAddress
+    private let group: any EventLoopGroup
+    private let udpPool: ConnectionPool<UDPUpstreamConnection>
+    private let tcpPool: ConnectionPool<StreamUpstreamConnection>
+    private let connectTimeout: TimeAmount
+    let counters = TransportCounters()
+    private let expiryTimer: RepeatedTask
+
+    public init(label: String, address: SocketAddress, group: any EventLoopGroup, expire: TimeAmount = .seconds(10),
+                maxIdleConnections: Int = 0, connectTimeout: TimeAmount = .seconds(2)) {
+        self.label = label
+        self.address = address
+        self.group = group
+        self.connectTimeout = connectTimeout
+        let udpPool = ConnectionPool<UDPUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)
+        let tcpPool = ConnectionPool<StreamUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)
+        self.udpPool = udpPool
+        self.tcpPool = tcpPool
+        expiryTimer = group.any().scheduleRepeatedTask(initialDelay: expire, delay: expire) { _ in
+            udpPool.closeExpired()
+            tcpPool.closeExpired()
+        }
+    }
+
+    public func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
+        -> EventLoopFuture<DNSMessage> {
+        let loop = group.any()
+        let clientID = query.header.id
+        let sent = query.withID(UInt16.random(in: .min ... .max))
+        counters.exchanges.add(1, ordering: .relaxed)
+        let reply: EventLoopFuture<DNSMessage>
+        switch proto {
+        case .udp:
+            reply = udpPool.exchange(sent, deadline: deadline, on: loop) { [address, label, counters] in
+                UDPUpstreamConnection.connect(to: address, label: label, on: loop, counters: counters)
+            }
+        case .tcp:
+            reply = tcpPool.exchange(sent, deadline: deadline, on: loop) { [address, label, counters, connectTimeout] in
+                StreamUpstreamConnection.connect(to: address, label: label, on: loop,
+                                                 connectTimeout: connectTimeout, counters: counters)
+            }
+        }
+        return reply.map { $0.withID(clientID) }
+    }
+
+    public var idleConnections: Int { udpPool.count + tcpPool.count }
+
+    var idleUDPSockets: Int { udpPool.count }
+    var idleTCPConnections: Int { tcpPool.count }
+
+    public func close() {
+        expiryTimer.cancel()
+        udpPool.closeAll()
+        tcpPool.closeAll()
+    }
+}

@@ -1,0 +1,124 @@
+import NIOCore
+import NIOPosix
+
+/// A connected UDP socket to one upstream, carrying one exchange at a time. Being connected, the kernel
+/// delivers only datagrams from the upstream's address and port; the handler also requires ID and question
+/// to match (RFC 5452), so a spoofed or stray reply is dropped and the exchange keeps waiting.
+final class UDPUpstreamConnection: PooledConnection {
+    private let channel: any Channel
+    private let handler: NIOLoopBound<UDPExchangeHandler>
+
+    private init(channel: any Channel, handler: NIOLoopBound<UDPExchangeHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Opens a socket on a random ephemeral port, connected to `address`.
+    static func connect(to address: SocketAddress, label: String, on loop: any EventLoop,
+                        counters: TransportCounters) -> EventLoopFuture<UDPUpstreamConnection> {
+        DatagramBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = UDPExchangeHandler(upstream: address, label: label, counters: counters)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(to: address)
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: UDPExchangeHandler.self)
+                return UDPUpstreamConnection(channel: channel,
+                                             handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            }
+            .flatMapErrorThrowing { error in
+                throw ExchangeError.connectionFailed(upstream: label, reason: "\(error)")
+            }
+    }
+
+    var isOpen: Bool { channel.isActive }
+
+    func exchange(_ query: DNSMessage, deadline: NIODeadline) -> EventLoopFuture<DNSMessage> {
+        let loop = channel.eventLoop
+        if loop.inEventLoop {
+            return handler.value.start(query, deadline: deadline, channel: channel)
+        }
+        return loop.flatSubmit { [handler, channel] in
+            handler.value.start(query, deadline: deadline, channel: channel)
+        }
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+}
+
+/// The event-loop side of `UDPUpstreamConnection`: the one exchange in progress and its timer.
+final class UDPExchangeHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private struct Pending {
+        let query: DNSMessage
+        let promise: EventLoopPromise<DNSMessage>
+        let timer: Scheduled<Void>
+    }
+
+    private let upstream: SocketAddress
+    private let label: String
+    private let counters: TransportCounters
+    private var pending: Pending?
+
+    init(upstream: SocketAddress, label: String, counters: TransportCounters) {
+        self.upstream = upstream
+        self.label = label
+        self.counters = counters
+    }
+
+    func start(_ query: DNSMessage, deadline: NIODeadline, channel: any Channel) -> EventLoopFuture<DNSMessage> {
+        let loop = channel.eventLoop
+        guard pending == nil else {
+            // The pool hands a connection to one exchange at a time; this is a bug guard, not a path.
+            return loop.makeFailedFuture(ExchangeError.connectionClosed(upstream: label))
+        }
+        let promise = loop.makePromise(of: DNSMessage.self)
+        let timer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            finish(.failure(ExchangeError.timeout(upstream: label)))
+        }
+        pending = Pending(query: query, promise: promise, timer: timer)
+        let envelope = AddressedEnvelope(remoteAddress: upstream, data: channel.allocator.buffer(bytes: query.bytes))
+        channel.writeAndFlush(envelope).assumeIsolated().whenFailure { [self] error in
+            finish(.failure(ExchangeError.connectionFailed(upstream: label, reason: "\(error)")))
+        }
+        return promise.futureResult
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let pending else {
+            counters.unexpectedReplies.add(1, ordering: .relaxed)
+            return
+        }
+        guard let reply = try? DNSMessage(bytes: Array(envelope.data.readableBytesView)),
+              reply.isAnswer(to: pending.query) else {
+            counters.mismatchedReplies.add(1, ordering: .relaxed)
+            return
+        }
+        finish(.success(reply))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port unreachable arrives here as ECONNREFUSED on a connected socket.
+        finish(.failure(ExchangeError.connectionFailed(upstream: label, reason: "\(error)")))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(ExchangeError.connectionClosed(upstream: label)))
+    }
+
+    private func finish(_ result: Result<DNSMessage, any Error>) {
+        guard let pending else { return }
+        self.pending = nil
+        pending.timer.cancel()
+        pending.promise.completeWith(result)
+    }
+}

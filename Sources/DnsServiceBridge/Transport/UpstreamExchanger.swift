@@ -1,0 +1,18 @@
+import NIOCore
+
+/// One upstream's way of exchanging a query for its reply (plain DNS, DoT or gRPC).
+public protocol UpstreamExchanger: AnyObject, Sendable {
+    /// The upstream as configured (`to` in metrics and logs).
+    var label: String { get }
+
+    /// Sends `query` and completes with the reply whose ID and question match it, or an `ExchangeError`.
+    /// `proto` matters only to plain DNS; other transports have one protocol.
+    func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
+        -> EventLoopFuture<DNSMessage>
+
+    /// Idle pooled connections (or 1 for a connected gRPC channel), for metrics.
+    var idleConnections: Int { get }
+
+    /// Closes every connection; exchanges in flight fail.
+    func close()
+}

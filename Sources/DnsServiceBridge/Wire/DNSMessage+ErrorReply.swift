@@ -1,0 +1,63 @@
+// Replies the forwarder makes itself when it cannot or will not forward a query.
+extension DNSMessage {
+    /// The largest UDP payload size we advertise in replies we make ourselves.
+    static let maxAdvertisedUDPPayloadSize: UInt16 = 4096
+
+    /// A reply to this query with `rcode`: question echoed, no records, and an OPT record only if the query had one.
+    ///
+    /// Codes above 15 need EDNS0; without it only their low 4 bits reach the client.
+    public func errorReply(_ rcode: DNSResponseCode) -> DNSMessage {
+        var replyHeader = DNSHeader(id: header.id, questionCount: question == nil ? 0 : 1)
+        replyHeader.isResponse = true
+        replyHeader.opcode = header.opcode
+        replyHeader.recursionDesired = header.recursionDesired
+        // miekg/dns's SetReply copies CD as well; clients validating themselves expect it back.
+        replyHeader.checkingDisabled = header.checkingDisabled
+        replyHeader.recursionAvailable = false
+        replyHeader.rcode = rcode
+
+        var replyEDNS: EDNS0? = nil
+        if let edns {
+            // RFC 6891 6.2.5: sizes below 512 mean 512; above 4096 buys nothing for a reply this small.
+            let size = min(Self.maxAdvertisedUDPPayloadSize, max(512, edns.udpPayloadSize))
+            replyEDNS = EDNS0(
+                udpPayloadSize: size,
+                extendedRCodeHigh: rcode.extendedBits,
+                version: 0,
+                dnssecOK: edns.dnssecOK
+            )
+            replyHeader.additionalCount = 1
+        }
+
+        var replyBytes: [UInt8] = []
+        replyBytes.reserveCapacity(questionEnd + EDNS0.emptyOPTRecordSize)
+        replyHeader.append(to: &replyBytes)
+        // The question is copied byte for byte: same case, and any pointer inside it still points at offset >= 12.
+        replyBytes.append(contentsOf: bytes[DNSHeader.size..<questionEnd])
+        replyEDNS?.appendOPTRecord(to: &replyBytes)
+        return DNSMessage(
+            bytes: replyBytes,
+            header: replyHeader,
+            question: question,
+            edns: replyEDNS,
+            questionEnd: questionEnd
+        )
+    }
+
+    /// A header-only reply (usually FORMERR) to a query whose header parses but whose body does not.
+    ///
+    /// Nil when there is no header to answer or the bytes are themselves a response, which must never be answered.
+    public static func errorReply(toUnparsed bytes: [UInt8], rcode: DNSResponseCode) -> DNSMessage? {
+        guard let query = try? DNSHeader(bytes: bytes), !query.isResponse else {
+            return nil
+        }
+        var header = DNSHeader(id: query.id)
+        header.isResponse = true
+        header.opcode = query.opcode
+        header.recursionDesired = query.recursionDesired
+        header.checkingDisabled = query.checkingDisabled
+        header.recursionAvailable = true
+        header.rcode = rcode
+        return DNSMessage(bytes: header.bytes, header: header, question: nil, edns: nil, questionEnd: DNSHeader.size)
+    }
+}

@@ -1,0 +1,95 @@
+/// Reads possibly compressed names out of a message, bounds-checked and loop-free.
+///
+/// Termination: every followed pointer must land strictly before the start of the run of labels it ends, so
+/// the runs' start offsets strictly decrease; a pointer into the labels already read is reported as a loop.
+struct WireNameScanner {
+    /// Where a name ends in the message and what it looks like uncompressed.
+    struct Extent {
+        /// Offset just after the name as it sits in the message (after its terminating zero or first pointer).
+        var end: Int
+        /// Length of the uncompressed wire form, terminating zero included.
+        var wireLength: Int
+        /// Whether a compression pointer was followed (the name is not one contiguous run of bytes).
+        var isCompressed: Bool
+    }
+
+    let bytes: [UInt8]
+
+    /// Validates the name at `start` without copying it.
+    func scan(at start: Int) throws(DNSWireError) -> Extent {
+        var unused: [UInt8] = []
+        return try walk(at: start, collecting: false, into: &unused)
+    }
+
+    /// Reads the name at `start`, following compression pointers.
+    func readName(at start: Int) throws(DNSWireError) -> (name: DNSName, end: Int) {
+        var wire: [UInt8] = []
+        let extent = try walk(at: start, collecting: false, into: &wire)
+        if !extent.isCompressed {
+            // The common case for questions: one allocation, no second walk.
+            return (DNSName(uncheckedWire: Array(bytes[start..<extent.end])), extent.end)
+        }
+        wire.reserveCapacity(extent.wireLength)
+        _ = try walk(at: start, collecting: true, into: &wire)
+        return (DNSName(uncheckedWire: wire), extent.end)
+    }
+
+    private func walk(at start: Int, collecting: Bool, into wire: inout [UInt8]) throws(DNSWireError) -> Extent {
+        let count = bytes.count
+        var position = start
+        var runStart = start
+        var end: Int? = nil
+        var wireLength = 0
+        while true {
+            guard position < count else {
+                throw .truncatedName(offset: start)
+            }
+            let length = bytes[position]
+            switch length & 0xC0 {
+            case 0x00:
+                if length == 0 {
+                    wireLength += 1
+                    if collecting {
+                        wire.append(0)
+                    }
+                    return Extent(end: end ?? position + 1, wireLength: wireLength, isCompressed: end != nil)
+                }
+                let labelEnd = position + 1 + Int(length)
+                guard labelEnd <= count else {
+                    throw .truncatedName(offset: start)
+                }
+                wireLength += 1 + Int(length)
+                // Room must remain for the terminating zero.
+                guard wireLength < 255 else {
+                    throw .nameTooLong(length: wireLength + 1)
+                }
+                if collecting {
+                    wire.append(contentsOf: bytes[position..<labelEnd])
+                }
+                position = labelEnd
+            case 0xC0:
+                guard position + 1 < count else {
+                    throw .truncatedName(offset: start)
+                }
+                let target = Int(length & 0x3F) << 8 | Int(bytes[position + 1])
+                if end == nil {
+                    end = position + 2
+                }
+                // No encoder points into the header; refusing it keeps a copied question meaning the same thing.
+                if target < DNSHeader.size || target >= count {
+                    throw .compressionPointerOutOfRange(offset: position, target: target)
+                }
+                if target > position {
+                    throw .forwardCompressionPointer(offset: position, target: target)
+                }
+                if target > runStart + 1000 {
+                    throw .compressionPointerLoop(offset: position, target: target)
+                }
+                position = target
+                runStart = target
+            default:
+                throw .badLabelType(offset: position, byte: length)
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import DnsServiceBridge
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+@main
+struct DnsGrpcd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dnsgrpcd",
+        abstract: "DNS forwarder and gRPC DnsService bridge with CoreDNS forward/grpc semantics.",
+        discussion: """
+            Reads a Corefile (-conf, default ./Corefile) or, for a quick start, listener flags:
+              dnsgrpcd --grpc 127.0.0.1:5553 --upstream 127.0.0.1:53
+              dnsgrpcd --dns 127.0.0.1:5353 --upstream grpc://127.0.0.1:5553
+            Without either, it serves whoami and log on .:53 (or -dns.port), as CoreDNS does.
+            """)
+
+    @Option(name: [.customLong("conf"), .customLong("conf", withSingleDash: true)],
+            help: "The Corefile to load (default: ./Corefile when it exists).")
+    var conf: String?
+
+    @Option(name: [.customLong("dns.port", withSingleDash: true), .customLong("dns.port")],
+            help: "The port of server blocks written without one.")
+    var dnsPort: Int = 53
+
+    @Option(name: .customLong("grpc"), help: "Serve gRPC DnsService (plaintext) on HOST:PORT; repeatable.")
+    var grpcListeners: [String] = []
+
+    @Option(name: .customLong("dns"), help: "Serve plain DNS (UDP and TCP) on HOST:PORT; repeatable.")
+    var dnsListeners: [String] = []
+
+    @Option(name: .customLong("upstream"),
+            help: "Forward to this upstream (IP[:PORT], dns://, tls://, grpc://); repeatable.")
+    var upstreams: [String] = []
+
+    @Option(help: "The per-query deadline across retries, as a Go duration (default 5s, as CoreDNS).")
+    var timeout: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(help: "How long in-flight queries may take to finish on SIGTERM/SIGINT, as a Go duration.")
+    var shutdownGrace: String = "5s"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "dnsgrpcd")
+        let overrides = try engineOverrides()
+        let grace = try duration(shutdownGrace, flag: "--shutdown-grace")
+
+        let source = ConfigurationSource(conf: conf, dnsPort: dnsPort, grpc: grpcListeners, dns: dnsListeners,
+                                         upstreams: upstreams)
+        let configuration: Configuration
+        do {
+            configuration = try source.load(logger: logger)
+        } catch {
+            Self.fail("\(error)")
+        }
+        for warning in configuration.warnings { logger.warning("\(warning)") }
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let instance: ServerInstance
+        do {
+            instance = try await ServerInstance.start(configuration, group: group, logger: logger,
+                                                      overrides: overrides)
+        } catch {
+            try? await group.shutdownGracefully()
+            Self.fail("\(error)")
+        }
+        for address in instance.listening { logger.info("listening on \(address)") }
+        logger.info("dnsgrpcd started", metadata: ["grpc-core": "\(gRPCCoreVersion())"])
+
+        for await event in SignalWaiter.events() {
+            if case .stop(let signal) = event {
+                logger.info("stopping", metadata: ["signal": "\(signal)"])
+                break
+            }
+            logger.notice("SIGHUP received; reload is not configured")
+        }
+        await instance.stop(gracePeriod: grace)
+        try await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    private func engineOverrides() throws -> EngineOverrides {
+        var overrides = EngineOverrides()
+        if let timeout { overrides.requestTimeout = try duration(timeout, flag: "--timeout") }
+        return overrides
+    }
+
+    private func duration(_ text: String, flag: String) throws -> Duration {
+        guard let duration = GoDuration.parse(text), duration > .zero else {
+            throw ValidationError("\(flag) \(text): expected a positive duration such as 500ms, 2s or 1m")
+        }
+        return duration
+    }
+
+    /// Start-up errors end the process with the message alone (file:line first) and exit status 1.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("dnsgrpcd: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
