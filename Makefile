@@ -1,0 +1,44 @@
+# dnsgrpcd: `make demo` runs the gateway against a local knotd; `make test` runs every test.
+#   make build        swift build
+#   make test         deps, protobuf-c freshness check, swift build, swift test, integration tests (pytest)
+#   make integration  only the integration tests, against the binary already built
+#   make demo         deps, swift build, scripts/demo.sh (Ctrl-C stops it; DEMO_ONESHOT=1 exits after the queries)
+#   make clean        removes .build, generated Python stubs, caches and run/
+# DNSGRPCD=path/to/dnsgrpcd runs the integration tests and the demo against another binary (e.g. a release build).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+SWIFT ?= swift
+PYTHON ?= python3
+SWIFT_BUILD_FLAGS ?=
+PYTEST_FLAGS ?= -q
+DNSGRPCD ?= $(CURDIR)/.build/debug/dnsgrpcd
+export DNSGRPCD PYTHON
+
+.PHONY: all build test integration demo deps-build deps-demo deps-test clean
+
+all: build
+
+deps-build deps-demo deps-test: deps-%:
+	scripts/install-deps.sh $*
+
+build: deps-build
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+test: deps-test
+	Protos/generate.sh --check
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS)
+	$(PYTHON) -m pytest $(PYTEST_FLAGS) Tests/integration
+
+integration: deps-test
+	$(PYTHON) -m pytest $(PYTEST_FLAGS) Tests/integration
+
+demo: deps-demo
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+	scripts/demo.sh
+
+clean:
+	rm -rf .build Tests/integration/generated .pytest_cache run
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

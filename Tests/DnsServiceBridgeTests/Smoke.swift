@@ -1,0 +1,6 @@
+import Testing
+@testable import DnsServiceBridge
+
+@Test func linksGRPCCore() {
+    #expect(!gRPCCoreVersion().isEmpty)
+}

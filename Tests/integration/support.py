@@ -1,0 +1,500 @@
+"""Helpers for the integration tests, the demo and scripts/grpc_query.py: the one place for them.
+
+Everything here talks only to 127.0.0.1 / ::1, and every wait is bounded. It does not import pytest, so scripts can
+use it too; the pytest fixtures that wrap it are in conftest.py.
+
+Run as a script it offers two helpers to shell scripts (scripts/demo.sh):
+    python3 support.py free-port
+    python3 support.py knot-conf --port PORT --dir DIR      (prints knotd's configuration, creates DIR's folders)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PROTO_DIR = REPO / "Protos"
+PROTO = PROTO_DIR / "dns.proto"
+GENERATED = HERE / "generated"
+ZONE_DIR = REPO / "examples" / "zones"
+KNOT_CONF_TEMPLATE = REPO / "examples" / "knot.conf.in"
+DNS_GRPC_SERVER = HERE / "dns_grpc_server.py"
+
+ZONE = "example.org."
+METHOD = "/coredns.dns.DnsService/Query"
+
+# Debug builds on a 2-core machine start slowly; these bound every wait, they are not expected durations.
+READY_TIMEOUT = float(os.environ.get("DNSGRPCD_READY_TIMEOUT", "30"))
+STOP_TIMEOUT = 10.0
+
+
+# --- addresses and ports -------------------------------------------------------------------------------------------
+
+def split_hostport(addr: str) -> tuple[str, int]:
+    """`127.0.0.1:53`, `[::1]:53` or `localhost:53` -> (host, port)."""
+    m = re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:\[\]]+):(\d+)", addr)
+    if not m:
+        raise ValueError(f"expected HOST:PORT or [IPV6]:PORT, got {addr!r}")
+    host = m.group(1) or m.group(3)
+    return host, int(m.group(2) or m.group(4))
+
+
+def join_hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free for both TCP and UDP on `host` right now (bounded number of tries)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError(f"found no port free for both TCP and UDP on {host} in 100 tries")
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for processes we start: no proxy settings (gRPC honours them, our traffic is loopback)."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(extra or {})
+    return env
+
+
+# --- processes -----------------------------------------------------------------------------------------------------
+
+class ProcessError(AssertionError):
+    pass
+
+
+class Process:
+    """A child process whose stdout+stderr go to a log file; stop() sends a signal and checks the exit code."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.returncode: int | None = None
+        self._stopped = False
+        with open(self.log_path, "wb") as log:
+            # A session of its own: a Ctrl-C in the terminal reaches pytest, whose finalizers stop us cleanly.
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                          env=child_env(env), cwd=cwd, start_new_session=True)
+        self.pid = self.popen.pid
+
+    def __repr__(self) -> str:
+        return f"<{self.name} pid={self.pid}>"
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log(self, limit: int = 20000) -> str:
+        try:
+            data = self.log_path.read_bytes()
+        except OSError as e:
+            return f"(no log: {e})"
+        text = data[-limit:].decode("utf-8", "replace")
+        return ("[...]\n" if len(data) > limit else "") + text
+
+    def describe(self) -> str:
+        return (f"{self.name} (pid {self.pid}): {' '.join(self.argv)}\n"
+                f"--- log {self.log_path} ---\n{self.log()}--- end of log ---")
+
+    def wait_for_port(self, host: str, port: int, timeout: float = READY_TIMEOUT) -> None:
+        """Waits until host:port accepts TCP connections; fails early if the process exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise ProcessError(f"{self.name} exited with {self.popen.returncode} before "
+                                   f"{join_hostport(host, port)} accepted\n{self.describe()}")
+            if port_accepts(host, port, timeout=0.5):
+                return
+            time.sleep(0.05)
+        raise ProcessError(f"{join_hostport(host, port)} did not accept within {timeout}s\n{self.describe()}")
+
+    def stop(self, sig: int = signal.SIGTERM, expect: int | None = 0, timeout: float = STOP_TIMEOUT) -> int:
+        """Sends `sig`, waits up to `timeout` (then SIGKILL), and asserts the exit code is `expect` (None: any).
+
+        Idempotent: a second call returns the first exit code without checking again."""
+        if self._stopped:
+            return self.returncode  # type: ignore[return-value]
+        self._stopped = True
+        if self.alive():
+            try:
+                self.popen.send_signal(sig)
+            except ProcessLookupError:
+                pass
+        try:
+            self.returncode = self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.returncode = self.popen.wait(timeout=5)
+            raise ProcessError(f"{self.name} did not exit within {timeout}s of {signal.Signals(sig).name}; "
+                               f"killed\n{self.describe()}")
+        self._kill_group()
+        if expect is not None and self.returncode != expect:
+            raise ProcessError(f"{self.name} exited with {self.returncode} after {signal.Signals(sig).name}, "
+                               f"expected {expect}\n{self.describe()}")
+        return self.returncode
+
+    def kill(self) -> None:
+        """Last resort for finalizers: never raises, never waits long."""
+        if self.alive():
+            self.popen.kill()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_group()
+        self._stopped = True
+
+    def _kill_group(self) -> None:
+        # The child leads a process group of its own (start_new_session): whatever it left behind (a wrapper's
+        # child, say) goes with it.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+# --- dnsgrpcd ------------------------------------------------------------------------------------------------------
+
+def dnsgrpcd_binary() -> Path:
+    """$DNSGRPCD (e.g. a release build) or .build/debug/dnsgrpcd."""
+    path = Path(os.environ.get("DNSGRPCD") or REPO / ".build" / "debug" / "dnsgrpcd")
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError(f"no dnsgrpcd binary at {path}: run `swift build` (or `make build`), "
+                                f"or point DNSGRPCD at one")
+    return path
+
+
+def listen_addresses(args: tuple[str, ...] | list[str]) -> list[str]:
+    """The values of every --grpc and --dns option (`--grpc X` or `--grpc=X`), in order."""
+    found = []
+    args = list(args)
+    for i, a in enumerate(args):
+        for opt in ("--grpc", "--dns"):
+            if a == opt and i + 1 < len(args):
+                found.append(args[i + 1])
+            elif a.startswith(opt + "="):
+                found.append(a.split("=", 1)[1])
+    return found
+
+
+class Dnsgrpcd(Process):
+    @property
+    def grpc_addr(self) -> str:
+        """The first --grpc address."""
+        for a, value in zip(self.argv, self.argv[1:]):
+            if a == "--grpc":
+                return value
+        raise ValueError(f"{self.name} was started without --grpc")
+
+
+def start_dnsgrpcd(*args: str, log_dir: Path, wait_for: list[str] | None = None,
+                   timeout: float = READY_TIMEOUT, env: dict[str, str] | None = None,
+                   name: str = "dnsgrpcd") -> Dnsgrpcd:
+    """Starts dnsgrpcd with `args` and waits until each address in `wait_for` accepts TCP connections.
+
+    `wait_for` defaults to every --grpc and --dns address in `args`; pass [] to not wait."""
+    argv = [str(dnsgrpcd_binary()), *map(str, args)]
+    log_dir = Path(log_dir)
+    log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
+    proc = Dnsgrpcd(name, argv, log_path, env=env)
+    try:
+        for addr in (listen_addresses(args) if wait_for is None else wait_for):
+            proc.wait_for_port(*split_hostport(addr), timeout=timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
+# --- knotd ---------------------------------------------------------------------------------------------------------
+
+def render_knot_conf(port: int, work_dir: Path, zone_dir: Path = ZONE_DIR) -> str:
+    """examples/knot.conf.in filled in; creates work_dir/run and work_dir/storage."""
+    work_dir = Path(work_dir).resolve()
+    (work_dir / "run").mkdir(parents=True, exist_ok=True)
+    (work_dir / "storage").mkdir(parents=True, exist_ok=True)
+    text = KNOT_CONF_TEMPLATE.read_text()
+    for key, value in (("@PORT@", str(port)), ("@DIR@", str(work_dir)), ("@ZONEDIR@", str(Path(zone_dir).resolve()))):
+        text = text.replace(key, value)
+    return text
+
+
+class Knotd(Process):
+    port: int
+
+    @property
+    def addr(self) -> str:
+        return join_hostport("127.0.0.1", self.port)
+
+
+def start_knotd(work_dir: Path, port: int | None = None, timeout: float = 15.0) -> Knotd:
+    """Starts knotd in the foreground on 127.0.0.1:port serving example.org, and waits until it answers SOA."""
+    work_dir = Path(work_dir)
+    port = port or free_port()
+    conf = work_dir / "knot.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(render_knot_conf(port, work_dir))
+    knotd = shutil.which("knotd") or "/usr/sbin/knotd"
+    proc = Knotd("knotd", [knotd, "-c", str(conf)], work_dir / "knotd.log")
+    proc.port = port
+    try:
+        wait_for_dns("127.0.0.1", port, ZONE, "SOA", proc=proc, timeout=timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
+def wait_for_dns(host: str, port: int, name: str, rdtype: str = "SOA", proc: Process | None = None,
+                 timeout: float = 15.0) -> None:
+    """Waits until a UDP query for name/rdtype is answered NOERROR with an answer."""
+    import dns.message
+    import dns.query
+    import dns.rcode
+
+    deadline = time.monotonic() + timeout
+    last = "no reply"
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise ProcessError(f"{proc.name} exited with {proc.popen.returncode}\n{proc.describe()}")
+        try:
+            reply = dns.query.udp(dns.message.make_query(name, rdtype), host, port=port, timeout=0.5)
+            if reply.rcode() == dns.rcode.NOERROR and reply.answer:
+                return
+            last = f"rcode {dns.rcode.to_text(reply.rcode())}, {len(reply.answer)} answer RRsets"
+        except Exception as e:  # timeouts and refused ports while it starts
+            last = repr(e)
+        time.sleep(0.1)
+    extra = f"\n{proc.describe()}" if proc is not None else ""
+    raise ProcessError(f"{join_hostport(host, port)} did not answer {name} {rdtype} within {timeout}s "
+                       f"(last: {last}){extra}")
+
+
+# --- the Python DnsService server (dns_grpc_server.py) -------------------------------------------------------------
+
+class DnsGrpcServer(Process):
+    port: int
+    tag: str
+
+    @property
+    def addr(self) -> str:
+        return join_hostport("127.0.0.1", self.port)
+
+
+def start_dns_grpc_server(log_dir: Path, tag: str = "a", port: int | None = None, extra_args: tuple[str, ...] = (),
+                          timeout: float = 15.0) -> DnsGrpcServer:
+    """Starts dns_grpc_server.py on 127.0.0.1:port (a free one by default) and waits until it accepts."""
+    port = port or free_port()
+    argv = [sys.executable, str(DNS_GRPC_SERVER), "--port", str(port), "--tag", tag, *extra_args]
+    proc = DnsGrpcServer(f"dns_grpc_server[{tag}]", argv,
+                         Path(log_dir) / f"dns_grpc_server-{tag}-{time.monotonic_ns()}.log")
+    proc.port, proc.tag = port, tag
+    try:
+        proc.wait_for_port("127.0.0.1", port, timeout=timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
+# --- gRPC stubs and client -----------------------------------------------------------------------------------------
+
+def _stub_stamp() -> str:
+    import grpc_tools
+    from importlib.metadata import version
+    digest = hashlib.sha256(PROTO.read_bytes()).hexdigest()
+    return f"grpcio-tools {version('grpcio-tools')} {Path(grpc_tools.__file__).parent} dns.proto {digest}\n"
+
+
+def generate_stubs(out: Path = GENERATED) -> Path:
+    """Generates dns_pb2.py / dns_pb2_grpc.py from Protos/dns.proto into `out` unless they are current.
+
+    Written to a temporary folder first and moved in, so concurrent runs never see half a file."""
+    stamp = _stub_stamp()
+    stamp_file = out / "STAMP"
+    if stamp_file.exists() and stamp_file.read_text() == stamp and (out / "dns_pb2.py").exists() \
+            and (out / "dns_pb2_grpc.py").exists():
+        return out
+    from grpc_tools import protoc
+    import grpc_tools
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        well_known = Path(grpc_tools.__file__).parent / "_proto"
+        rc = protoc.main(["grpc_tools.protoc", f"-I{PROTO_DIR}", f"-I{well_known}", f"--python_out={tmp}",
+                          f"--grpc_python_out={tmp}", str(PROTO)])
+        if rc != 0:
+            raise RuntimeError(f"grpc_tools.protoc failed ({rc}) on {PROTO}")
+        for name in ("dns_pb2.py", "dns_pb2_grpc.py"):
+            os.replace(Path(tmp) / name, out / name)
+        Path(tmp, "STAMP").write_text(stamp)
+        os.replace(Path(tmp) / "STAMP", stamp_file)
+    return out
+
+
+def load_dns_pb2():
+    """Generates the stubs if needed, puts them on sys.path and returns the dns_pb2 module."""
+    out = str(generate_stubs())
+    if out not in sys.path:
+        sys.path.insert(0, out)
+    importlib.invalidate_caches()
+    return importlib.import_module("dns_pb2")
+
+
+def load_dns_pb2_grpc():
+    load_dns_pb2()
+    return importlib.import_module("dns_pb2_grpc")
+
+
+# Loopback only: never go through a proxy, and fail fast rather than wait for a server that is not there.
+CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)]
+
+
+class DnsServiceClient:
+    """A DnsService client on one channel: `query` wraps bytes in a DnsPacket, `call_raw` sends bytes as they are."""
+
+    def __init__(self, addr: str):
+        import grpc
+        pb2 = load_dns_pb2()
+        self.addr = addr
+        self._packet = pb2.DnsPacket
+        self.channel = grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        self._query = self.channel.unary_unary(METHOD, request_serializer=pb2.DnsPacket.SerializeToString,
+                                               response_deserializer=pb2.DnsPacket.FromString)
+        # No serializers: the request goes on the wire byte for byte, the response comes back as bytes.
+        self._raw = self.channel.unary_unary(METHOD)
+
+    def query(self, msg: bytes, timeout: float = 5.0) -> bytes:
+        """Reply bytes, or raises grpc.RpcError."""
+        return self._query(self._packet(msg=msg), timeout=timeout).msg
+
+    def query_future(self, msg: bytes, timeout: float = 5.0):
+        """A grpc.Future whose result() is a DnsPacket."""
+        return self._query.future(self._packet(msg=msg), timeout=timeout)
+
+    def call_raw(self, request: bytes, timeout: float = 5.0) -> bytes:
+        return self._raw(request, timeout=timeout)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "DnsServiceClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def grpc_query(addr: str, msg: bytes, timeout: float = 5.0) -> bytes:
+    """One Query call on a fresh channel: reply bytes, or raises grpc.RpcError."""
+    with DnsServiceClient(addr) as client:
+        return client.query(msg, timeout=timeout)
+
+
+# --- DNS comparison helpers ----------------------------------------------------------------------------------------
+
+def rr_set(rrsets) -> frozenset[tuple[str, str, str, str]]:
+    """RRsets as a set of (owner, class, type, rdata): owner names lower-cased, TTLs left out."""
+    import dns.rdataclass
+    import dns.rdatatype
+    out = set()
+    for rrset in rrsets:
+        for rd in rrset:
+            out.add((rrset.name.to_text().lower(), dns.rdataclass.to_text(rrset.rdclass),
+                     dns.rdatatype.to_text(rrset.rdtype), rd.to_text()))
+    return frozenset(out)
+
+
+class DigResult:
+    def __init__(self, rcode: str, answer: frozenset, authority: frozenset, text: str):
+        self.rcode, self.answer, self.authority, self.text = rcode, answer, authority, text
+
+    def __repr__(self) -> str:
+        return f"DigResult({self.rcode}, answer={sorted(self.answer)}, authority={sorted(self.authority)})"
+
+
+def dig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 10.0) -> DigResult:
+    """Asks `server` (HOST:PORT) with the real dig and parses status, answer and authority sections."""
+    import dns.message
+    host, port = split_hostport(server)
+    argv = ["dig", "+noall", "+comments", "+answer", "+authority", "+time=2", "+tries=2",
+            f"@{host}", "-p", str(port), name, rdtype, *options]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    status = re.search(r"status: ([A-Z]+)", done.stdout)
+    if not status:
+        raise RuntimeError(f"no status in the output of {' '.join(argv)}:\n{done.stdout}")
+    sections: dict[str, list[str]] = {"ANSWER": [], "AUTHORITY": []}
+    current = None
+    for line in done.stdout.splitlines():
+        header = re.match(r";; (\w+) SECTION:", line)
+        if header:
+            current = header.group(1)
+        elif not line.strip():
+            current = None
+        elif current in sections and not line.startswith(";"):
+            sections[current].append(line)
+    # dnspython reads dig's RR lines as the sections of a message in text form (where a blank line ends it).
+    text = "\n".join(["id 1", "opcode QUERY", "rcode NOERROR", "flags QR", ";ANSWER", *sections["ANSWER"],
+                      ";AUTHORITY", *sections["AUTHORITY"]]) + "\n"
+    msg = dns.message.from_text(text)
+    return DigResult(status.group(1), rr_set(msg.answer), rr_set(msg.authority), done.stdout)
+
+
+# --- command line for shell scripts --------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("free-port", help="print a port free for TCP and UDP on 127.0.0.1")
+    kc = sub.add_parser("knot-conf", help="print knotd's configuration for example.org")
+    kc.add_argument("--port", type=int, required=True)
+    kc.add_argument("--dir", type=Path, required=True, help="scratch folder for knotd's rundir and storage")
+    sub.add_parser("stubs", help="generate the Python gRPC stubs and print their folder")
+    args = parser.parse_args(argv)
+    if args.cmd == "free-port":
+        print(free_port())
+    elif args.cmd == "knot-conf":
+        sys.stdout.write(render_knot_conf(args.port, args.dir))
+    elif args.cmd == "stubs":
+        print(generate_stubs())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

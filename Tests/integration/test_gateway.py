@@ -1,0 +1,184 @@
+"""dnsgrpcd as a gRPC -> DNS gateway: DnsService Query calls answered by a plain DNS upstream (knotd).
+
+The reference for every answer is the real `dig` asking knotd directly.
+"""
+
+from __future__ import annotations
+
+import collections
+import signal
+import socket
+import subprocess
+import time
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import grpc
+import pytest
+
+import support
+
+QUERIES = [
+    # (name, type, EDNS payload or None)
+    ("www.example.org.", "A", None),
+    ("example.org.", "MX", None),
+    ("example.org.", "NS", None),
+    ("www.example.org.", "AAAA", None),
+    ("ftp.example.org.", "A", None),  # CNAME chain inside the zone
+    ("nope.example.org.", "A", None),  # NXDOMAIN, SOA in authority
+    ("www.example.org.", "TXT", None),  # NODATA
+    ("big.example.org.", "TXT", 4096),  # ~900 bytes: needs EDNS on the UDP hop
+]
+
+
+def make_query(name: str, rdtype: str, payload: int | None = None) -> dns.message.Message:
+    if payload is None:
+        return dns.message.make_query(name, rdtype)
+    return dns.message.make_query(name, rdtype, use_edns=0, payload=payload)
+
+
+def dig_reference(knot: support.Knotd, name: str, rdtype: str, payload: int | None) -> support.DigResult:
+    options = [f"+bufsize={payload}"] if payload else ["+noedns"]
+    return support.dig(knot.addr, name, rdtype, *options)
+
+
+def assert_reply_to(query: dns.message.Message, reply: dns.message.Message) -> None:
+    assert reply.id == query.id, f"reply ID {reply.id} for query ID {query.id}"
+    assert reply.flags & dns.flags.QR, "reply without the QR flag"
+    assert reply.question == query.question, f"question {reply.question} for {query.question}"
+
+
+@pytest.mark.parametrize("name,rdtype,payload", QUERIES, ids=[f"{n}{t}" for n, t, _ in QUERIES])
+def test_answers_match_dig_against_upstream(gateway, knot, name, rdtype, payload):
+    expected = dig_reference(knot, name, rdtype, payload)
+    query = make_query(name, rdtype, payload)
+
+    reply_wire = support.grpc_query(gateway.grpc_addr, query.to_wire(), timeout=5)
+
+    reply = dns.message.from_wire(reply_wire)
+    assert_reply_to(query, reply)
+    assert not reply.flags & dns.flags.TC, "truncated reply over gRPC"
+    assert dns.rcode.to_text(reply.rcode()) == expected.rcode
+    assert support.rr_set(reply.answer) == expected.answer, expected.text
+    assert support.rr_set(reply.authority) == expected.authority, expected.text
+    if name.startswith("big."):
+        assert len(reply_wire) > 512
+
+
+BAD_REQUESTS = {
+    "not-a-DnsPacket": b"\xff\xff\xff",
+    "empty-msg": b"",  # DnsPacket{} serialises to no bytes at all
+    "garbage-msg": None,  # filled in below: DnsPacket{msg: "hello"}
+    "msg-over-65535-bytes": None,  # DnsPacket{msg: a query padded to 65536 bytes}
+}
+
+
+def bad_request(kind: str, dns_pb2) -> bytes:
+    if kind == "garbage-msg":
+        return dns_pb2.DnsPacket(msg=b"hello").SerializeToString()
+    if kind == "msg-over-65535-bytes":
+        wire = make_query("www.example.org.", "A").to_wire()
+        return dns_pb2.DnsPacket(msg=wire + b"\0" * (65536 - len(wire))).SerializeToString()
+    return BAD_REQUESTS[kind]
+
+
+def test_bad_request_bodies_are_what_the_test_says(dns_pb2):
+    """Guards the inputs of test_bad_requests_get_invalid_argument, independently of dnsgrpcd."""
+    with pytest.raises(Exception):
+        dns_pb2.DnsPacket.FromString(b"\xff\xff\xff")
+    assert dns_pb2.DnsPacket.FromString(b"").msg == b""
+    assert len(dns_pb2.DnsPacket.FromString(bad_request("msg-over-65535-bytes", dns_pb2)).msg) == 65536
+
+
+@pytest.mark.parametrize("kind", list(BAD_REQUESTS))
+def test_bad_requests_get_invalid_argument(gateway, dns_pb2, kind):
+    with support.DnsServiceClient(gateway.grpc_addr) as client:
+        with pytest.raises(grpc.RpcError) as raised:
+            client.call_raw(bad_request(kind, dns_pb2), timeout=5)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value
+        assert raised.value.details(), "INVALID_ARGUMENT without a message"
+
+        # The server goes on: a good query on the same channel, and one on a new channel.
+        query = make_query("www.example.org.", "A")
+        reply = dns.message.from_wire(client.query(query.to_wire(), timeout=5))
+        assert_reply_to(query, reply)
+        assert reply.rcode() == dns.rcode.NOERROR and reply.answer
+    reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, query.to_wire(), timeout=5))
+    assert reply.rcode() == dns.rcode.NOERROR and reply.answer
+
+
+@pytest.mark.parametrize("upstream", ["refusing", "silent"])
+def test_upstream_down_gives_servfail_within_timeout(dnsgrpcd, upstream):
+    """refusing: nobody listens (ICMP port unreachable); silent: a socket that takes queries and never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        if upstream == "silent":
+            sink.bind(("127.0.0.1", 0))
+            dead = f"127.0.0.1:{sink.getsockname()[1]}"
+        else:
+            dead = f"127.0.0.1:{support.free_port()}"
+        grpc_addr = f"127.0.0.1:{support.free_port()}"
+        dnsgrpcd("--grpc", grpc_addr, "--upstream", dead, "--timeout", "1s")
+        query = make_query("www.example.org.", "A")
+
+        started = time.monotonic()
+        reply_wire = support.grpc_query(grpc_addr, query.to_wire(), timeout=10)
+        elapsed = time.monotonic() - started
+
+    reply = dns.message.from_wire(reply_wire)
+    assert_reply_to(query, reply)
+    assert reply.rcode() == dns.rcode.SERVFAIL
+    assert elapsed < 3, f"SERVFAIL took {elapsed:.2f}s with --timeout 1s"
+
+
+def test_thousand_concurrent_calls(gateway, knot):
+    names = [("www.example.org.", "A"), ("example.org.", "MX"), ("mail.example.org.", "AAAA"),
+             ("example.org.", "NS"), ("ftp.example.org.", "A")]
+    expected = {key: dig_reference(knot, *key, None) for key in names}
+    queries = [make_query(*names[i % len(names)]) for i in range(1000)]
+
+    with support.DnsServiceClient(gateway.grpc_addr) as client:
+        started = time.monotonic()
+        futures = [client.query_future(q.to_wire(), timeout=30) for q in queries]
+        replies = [f.result(timeout=60).msg for f in futures]
+        elapsed = time.monotonic() - started
+
+    problems = collections.Counter()
+    for query, wire in zip(queries, replies):
+        reply = dns.message.from_wire(wire)
+        key = (query.question[0].name.to_text(), dns.rdatatype.to_text(query.question[0].rdtype))
+        if reply.id != query.id or reply.question != query.question:
+            problems["reply does not match its query"] += 1
+        elif reply.rcode() != dns.rcode.NOERROR:
+            problems[f"rcode {dns.rcode.to_text(reply.rcode())}"] += 1
+        elif support.rr_set(reply.answer) != expected[key].answer:
+            problems[f"wrong answer for {key}"] += 1
+    assert not problems, f"{sum(problems.values())} of 1000 bad: {dict(problems)} ({elapsed:.2f}s)"
+    print(f"1000 concurrent calls answered in {elapsed:.2f}s")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_exits_zero_on_signal_after_serving(gateway, sig):
+    query = make_query("www.example.org.", "A")
+    support.grpc_query(gateway.grpc_addr, query.to_wire(), timeout=5)
+    assert gateway.stop(sig) == 0
+
+
+def test_protobuf_c_code_is_current():
+    done = subprocess.run([str(support.REPO / "Protos" / "generate.sh"), "--check"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_demo_script_oneshot(tmp_path):
+    """`make demo`'s script, once through: knotd + dnsgrpcd, two queries printed, both stopped cleanly."""
+    env = support.child_env({"DEMO_ONESHOT": "1", "GRPC_PORT": str(support.free_port()),
+                             "DEMO_DIR": str(tmp_path / "demo"),
+                             "DNSGRPCD": str(support.dnsgrpcd_binary())})
+    done = subprocess.run([str(support.REPO / "scripts" / "demo.sh")], capture_output=True, text=True,
+                          timeout=120, env=env, stdin=subprocess.DEVNULL)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "192.0.2.10" in done.stdout, output  # www.example.org A
+    assert "mail.example.org." in done.stdout, output  # example.org MX
