@@ -7,17 +7,23 @@ enum FlagCorefile {
         let description: String
     }
 
-    /// One server block per listen flag, each forwarding `.` to every upstream.
+    /// One server block per listen flag, each forwarding `.` to every upstream: with the `grpc` directive when
+    /// every upstream is `grpc://` (plaintext, as CoreDNS's grpc plugin defaults), else with `forward`.
     static func text(grpc: [String], dns: [String], upstreams: [String]) throws(Error) -> String {
         guard !upstreams.isEmpty else {
             throw Error(description: "--grpc and --dns need at least one --upstream to forward to")
         }
+        let grpcPrefix = "grpc://"
+        let allGRPC = upstreams.allSatisfy { $0.hasPrefix(grpcPrefix) }
+        let directive = allGRPC
+            ? "grpc . " + upstreams.map { String($0.dropFirst(grpcPrefix.count)) }.joined(separator: " ")
+            : "forward . " + upstreams.joined(separator: " ")
         var text = ""
         for (scheme, address) in grpc.map({ ("grpc", $0) }) + dns.map({ ("dns", $0) }) {
             let (host, port) = try split(address, flag: "--\(scheme)")
             text += "\(scheme)://.:\(port) {\n"
             if !host.isEmpty { text += "    bind \(host)\n" }
-            text += "    forward . \(upstreams.joined(separator: " "))\n}\n"
+            text += "    \(directive)\n}\n"
         }
         return text
     }

@@ -1,0 +1,197 @@
+"""dnsgrpcd as a DNS -> gRPC client: dig and raw sockets in, a gRPC DnsService upstream out (issue 3).
+
+Upstreams are independent: the Python grpcio DnsService server (dns_grpc_server.py) and, at the end of the
+two-daemon chain, knotd. References are the real `dig` asking knotd directly.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+import support
+
+PYTHON_A = "192.0.2.1"
+
+
+def a_and_tag(reply: dns.message.Message) -> tuple[set[str], set[str]]:
+    addresses = {rr.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for rr in rrset}
+    tags = {b"".join(rr.strings).decode() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.TXT
+            for rr in rrset}
+    return addresses, tags
+
+
+@pytest.fixture
+def dns_to_grpc(dnsgrpcd, dns_grpc_server):
+    """dnsgrpcd with a DNS listener (UDP+TCP) forwarding to the Python gRPC DnsService server."""
+    upstream = dns_grpc_server(tag="py")
+    port = support.free_port()
+    proc = dnsgrpcd("--dns", f"127.0.0.1:{port}", "--upstream", f"grpc://{upstream.addr}", "--log-level", "debug")
+    proc.upstream = upstream
+    proc.dns_addr = f"127.0.0.1:{port}"
+    return proc
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_dig_through_grpc_upstream(dns_to_grpc, transport):
+    options = ("+tcp",) if transport == "tcp" else ()
+    result = support.dig(dns_to_grpc.dns_addr, "host.example.net", "A", *options)
+    assert result.rcode == "NOERROR"
+    assert result.answer == {("host.example.net.", "IN", "A", PYTHON_A),
+                             ("host.example.net.", "IN", "TXT", '"tag=py"')}
+
+
+def test_ipv6_listener(dnsgrpcd, dns_grpc_server):
+    upstream = dns_grpc_server(tag="v6")
+    port = support.free_port("::1")
+    dnsgrpcd("--dns", f"[::1]:{port}", "--upstream", f"grpc://{upstream.addr}", wait_for=[f"[::1]:{port}"])
+    reply = dns.query.udp(dns.message.make_query("six.example.net", "A"), "::1", port=port, timeout=3)
+    assert a_and_tag(reply) == ({PYTHON_A}, {"tag=v6"})
+
+
+def test_two_daemon_chain_equals_direct_dig(dnsgrpcd, knot):
+    """dig -> dnsgrpcd A (DNS in, gRPC out) -> dnsgrpcd B (gRPC in, DNS out) -> knotd."""
+    grpc_port, dns_port = support.free_port(), support.free_port()
+    dnsgrpcd("--grpc", f"127.0.0.1:{grpc_port}", "--upstream", knot.addr, name="dnsgrpcd-B")
+    dnsgrpcd("--dns", f"127.0.0.1:{dns_port}", "--upstream", f"grpc://127.0.0.1:{grpc_port}", name="dnsgrpcd-A")
+    for name, rdtype in [("www.example.org", "A"), ("example.org", "MX"), ("nope.example.org", "A"),
+                         ("ftp.example.org", "A"), ("big.example.org", "TXT")]:
+        for options in [(), ("+tcp",)]:
+            direct = support.dig(knot.addr, name, rdtype, *options)
+            chained = support.dig(f"127.0.0.1:{dns_port}", name, rdtype, *options)
+            assert chained.rcode == direct.rcode, (name, rdtype, options)
+            assert chained.answer == direct.answer, (name, rdtype, options)
+            assert chained.authority == direct.authority, (name, rdtype, options)
+
+
+def test_large_answer_truncated_over_udp_then_whole_over_tcp(dnsgrpcd, knot):
+    port = support.free_port()
+    dnsgrpcd("--dns", f"127.0.0.1:{port}", "--upstream", knot.addr)
+    query = dns.message.make_query("big.example.org", "TXT")  # no EDNS: 512 bytes at most
+    udp = dns.query.udp(query, "127.0.0.1", port=port, timeout=3, ignore_trailing=True)
+    assert udp.flags & dns.flags.TC
+    assert len(udp.to_wire()) <= 512
+    tcp = dns.query.tcp(query, "127.0.0.1", port=port, timeout=3)
+    assert not tcp.flags & dns.flags.TC
+    direct = dns.query.tcp(query, "127.0.0.1", port=knot.port, timeout=3)
+    assert support.rr_set(tcp.answer) == support.rr_set(direct.answer)
+    assert len(tcp.answer[0]) > len(udp.answer[0]) if udp.answer else True
+    # dig's own fallback (UDP, TC, then TCP) gets the whole RRset.
+    result = support.dig(f"127.0.0.1:{port}", "big.example.org", "TXT", "+noedns")
+    assert result.answer == support.rr_set(direct.answer)
+
+
+def _framed(message: dns.message.Message) -> bytes:
+    wire = message.to_wire()
+    return struct.pack("!H", len(wire)) + wire
+
+
+def _read_frames(sock: socket.socket, count: int, timeout: float = 5.0) -> list[bytes]:
+    sock.settimeout(timeout)
+    buffer = b""
+    frames: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while len(frames) < count and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buffer += chunk
+        while len(buffer) >= 2 and len(buffer) >= 2 + struct.unpack("!H", buffer[:2])[0]:
+            length = struct.unpack("!H", buffer[:2])[0]
+            frames.append(buffer[2:2 + length])
+            buffer = buffer[2 + length:]
+    return frames
+
+
+def test_pipelined_tcp_queries_all_answered(dns_to_grpc):
+    host, port = support.split_hostport(dns_to_grpc.dns_addr)
+    queries = [dns.message.make_query(f"q{i}.example.net", "A") for i in range(50)]
+    for i, query in enumerate(queries):
+        query.id = 1000 + i  # unique, so each reply can be paired with its query
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"".join(_framed(q) for q in queries))  # all at once: pipelined
+        frames = _read_frames(sock, len(queries))
+    assert len(frames) == len(queries)
+    replies = {m.id: m for m in (dns.message.from_wire(f) for f in frames)}
+    for query in queries:
+        reply = replies[query.id]
+        assert reply.question[0].name == query.question[0].name
+        assert a_and_tag(reply)[0] == {PYTHON_A}
+
+
+def test_grpc_upstream_restart(dnsgrpcd, dns_grpc_server):
+    """SERVFAIL while the gRPC upstream is down, answers again after it restarts; dnsgrpcd keeps running."""
+    upstream = dns_grpc_server(tag="first")
+    port = support.free_port()
+    dnsgrpcd("--dns", f"127.0.0.1:{port}", "--upstream", f"grpc://{upstream.addr}", "--timeout", "1s")
+    ask = lambda: dns.query.udp(dns.message.make_query("restart.example.net", "A"), "127.0.0.1", port=port,
+                                timeout=4)
+    assert a_and_tag(ask())[1] == {"tag=first"}
+    upstream.stop()
+    down = ask()
+    assert down.rcode() == dns.rcode.SERVFAIL
+    assert down.question[0].name == dns.name.from_text("restart.example.net")
+    dns_grpc_server(tag="second", port=upstream.port)
+    deadline = time.monotonic() + 10
+    tags: set[str] = set()
+    while time.monotonic() < deadline:
+        reply = ask()
+        if reply.rcode() == dns.rcode.NOERROR:
+            tags = a_and_tag(reply)[1]
+            break
+        time.sleep(0.2)
+    assert tags == {"tag=second"}
+
+
+def test_bad_udp_input(dns_to_grpc):
+    """Garbage is dropped (no reply); a query whose header parses but body does not gets FORMERR; the listener
+    goes on answering."""
+    host, port = support.split_hostport(dns_to_grpc.dns_addr)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        sock.sendto(b"\x01\x02\x03", (host, port))  # shorter than a header
+        with pytest.raises(socket.timeout):
+            sock.recvfrom(65536)
+        broken = struct.pack("!HHHHHH", 0xBEEF, 0x0100, 1, 0, 0, 0) + b"\x07example"  # name runs off the end
+        sock.sendto(broken, (host, port))
+        reply, _ = sock.recvfrom(65536)
+        header = struct.unpack("!HHHHHH", reply[:12])
+        assert header[0] == 0xBEEF
+        assert header[1] & 0x8000  # QR
+        assert header[1] & 0x000F == dns.rcode.FORMERR
+        response = struct.pack("!HHHHHH", 0x1234, 0x8180, 0, 0, 0, 0)  # a response, not a query
+        sock.sendto(response, (host, port))
+        with pytest.raises(socket.timeout):
+            sock.recvfrom(65536)
+    good = dns.query.udp(dns.message.make_query("after.example.net", "A"), host, port=port, timeout=3)
+    assert a_and_tag(good)[0] == {PYTHON_A}
+
+
+def test_bad_tcp_clients_are_disconnected_without_affecting_others(dnsgrpcd, dns_grpc_server, tmp_path):
+    upstream = dns_grpc_server(tag="tcp")
+    port = support.free_port()
+    corefile = (f"dns://.:{port} {{\n    bind 127.0.0.1\n    grpc . {upstream.addr}\n}}\n")
+    path = tmp_path / "Corefile"
+    path.write_text(corefile)
+    dnsgrpcd("-conf", str(path), wait_for=[f"127.0.0.1:{port}"])
+    # A client that sends a length and then garbage that is not DNS is closed.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as bad:
+        bad.sendall(struct.pack("!H", 5) + b"hello")
+        bad.settimeout(3)
+        assert bad.recv(100) == b""  # closed by the server
+    # A client that stalls mid-message holds nothing up for others.
+    staller = socket.create_connection(("127.0.0.1", port), timeout=5)
+    staller.sendall(struct.pack("!H", 200) + b"\x00" * 10)
+    try:
+        reply = dns.query.tcp(dns.message.make_query("other.example.net", "A"), "127.0.0.1", port=port, timeout=3)
+        assert a_and_tag(reply)[1] == {"tag=tcp"}
+    finally:
+        staller.close()
