@@ -1,7 +1,8 @@
 /// `cache [TTL] [ZONES...]`: cache answers for these zones.
 public struct CacheConfiguration: Sendable, Hashable {
-    /// CoreDNS's caps on the TTL of cached answers when no TTL is given.
+    /// CoreDNS's cap in seconds on the TTL of cached positive answers when no TTL is given.
     public static let defaultSuccessTTL = 3600
+    /// CoreDNS's cap in seconds on the TTL of cached denials (NXDOMAIN, NODATA) when no TTL is given.
     public static let defaultDenialTTL = 1800
     /// CoreDNS's default number of entries in each of the success and denial caches.
     public static let defaultCapacity = 10_000

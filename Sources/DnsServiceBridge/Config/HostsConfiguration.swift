@@ -15,9 +15,11 @@ public struct HostsConfiguration: Sendable, Hashable {
         }
     }
 
-    /// CoreDNS's defaults.
+    /// The file read when none is named.
     public static let defaultFile = "/etc/hosts"
+    /// CoreDNS's default answer TTL in seconds.
     public static let defaultTTL = 3600
+    /// CoreDNS's default re-read interval.
     public static let defaultReload = Duration.seconds(5)
 
     /// The hosts file, absolute; it need not exist yet (CoreDNS only warns).

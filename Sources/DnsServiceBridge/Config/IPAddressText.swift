@@ -41,6 +41,7 @@ struct IPAddressText: Sendable, Hashable {
 
     /// The canonical text (`10.0.0.0`, `2001:db8::`).
     var canonicalText: String {
+        guard bytes.count == 4 || bytes.count == 16 else { return "" }
         var buffer = [CChar](repeating: 0, count: 64)
         let family = isIPv4 ? AF_INET : AF_INET6
         let written = bytes.withUnsafeBufferPointer { source in

@@ -2,7 +2,9 @@
 public struct LegacyProxySettings: Sendable, Hashable {
     /// What protocol `protocol` chose for the upstreams.
     public enum UpstreamProtocol: String, Sendable, Hashable {
+        /// Plain DNS (`protocol dns`, the default).
         case dns
+        /// The gRPC DnsService (`protocol grpc`).
         case grpc
     }
 

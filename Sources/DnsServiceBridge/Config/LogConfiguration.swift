@@ -2,9 +2,13 @@
 public struct LogConfiguration: Sendable, Hashable {
     /// Which responses to log (CoreDNS's `class`).
     public enum ResponseClass: String, Sendable, Hashable, CaseIterable {
+        /// Every response.
         case all
+        /// NXDOMAIN and NODATA responses.
         case denial
+        /// SERVFAIL, NOTIMP and REFUSED responses.
         case error
+        /// Responses with an answer.
         case success
     }
 

@@ -28,8 +28,9 @@ enum OptionValue {
     }
 
     /// A zone argument (`FROM`, `except`, hosts and cache zones): a domain name or a CIDR on a label boundary.
+    /// As CoreDNS's `NormalizeExact` does, a `dns://`-style scheme and a `:PORT` are accepted and dropped.
     static func zone(_ token: CorefileToken, for option: String) throws(ConfigurationError) -> String {
-        switch ZoneName.parse(token.text) {
+        switch ZoneName.parse(ZoneName.withoutSchemeAndPort(token.text)) {
         case .success(.name(let zone)):
             return zone
         case .success(.reverse(let zone, nil)):

@@ -1,9 +1,12 @@
 /// `reload [INTERVAL [JITTER]]`: how often to check the Corefile for changes.
 public struct ReloadConfiguration: Sendable, Hashable {
-    /// CoreDNS's defaults and limits.
+    /// CoreDNS's default interval, 30s.
     public static let defaultInterval = Duration.seconds(30)
+    /// CoreDNS's default jitter, 15s.
     public static let defaultJitter = Duration.seconds(15)
+    /// The shortest interval CoreDNS accepts, 2s.
     public static let minimumInterval = Duration.seconds(2)
+    /// The shortest non-zero jitter CoreDNS accepts, 1s.
     public static let minimumJitter = Duration.seconds(1)
 
     /// The check interval, at least 2s.

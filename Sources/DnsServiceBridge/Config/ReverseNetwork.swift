@@ -9,8 +9,10 @@ public struct ReverseNetwork: Sendable, Hashable, CustomStringConvertible {
     /// The network address in network byte order: 4 bytes for IPv4, 16 for IPv6.
     public var addressBytes: [UInt8]
 
-    /// Creates a network from its address bytes and prefix length, clearing host bits.
-    public init(addressBytes: [UInt8], prefixLength: Int) {
+    /// Creates a network from its address bytes (4 or 16) and prefix length, clearing host bits; a prefix
+    /// length outside 0...bits is clamped.
+    public init(addressBytes: [UInt8], prefixLength requested: Int) {
+        let prefixLength = min(max(requested, 0), addressBytes.count * 8)
         var masked = addressBytes
         for index in masked.indices {
             let bitsBefore = index * 8
@@ -53,7 +55,7 @@ public struct ReverseNetwork: Sendable, Hashable, CustomStringConvertible {
                 bytes[position] = octet
             }
         }
-        let comparedBits = min(labels.count * unitBits, prefixLength)
+        let comparedBits = max(0, min(labels.count * unitBits, prefixLength))
         for bit in 0..<comparedBits {
             let mask = UInt8(0x80) >> UInt8(bit % 8)
             if bytes[bit / 8] & mask != addressBytes[bit / 8] & mask { return false }

@@ -4,7 +4,8 @@
 /// address), or, as in CoreDNS, the path of an existing resolv.conf-format file whose `nameserver` lines become
 /// upstreams. Host names are refused (CoreDNS's grpc plugin refuses them too). Beyond CoreDNS, a tls:// or grpc://
 /// upstream may carry its own TLS server name as `tls://9.9.9.9#dns.quad9.net` (port before or after the name);
-/// CoreDNS's own form `tls://9.9.9.9%dns.quad9.net[:PORT]` works too.
+/// CoreDNS's own form `tls://9.9.9.9%dns.quad9.net[:PORT]` (`tls://[2620:fe::fe%dns.quad9.net]:853` for IPv6)
+/// works too.
 struct UpstreamAddressParser {
     /// Which directive is asking: it decides the schemes allowed and the default transport.
     enum Mode: Equatable {
@@ -42,7 +43,7 @@ struct UpstreamAddressParser {
                 name = name[..<colon]
             }
             if name.hasSuffix("]") { name = name.dropLast() }
-            rest = hostPart.hasPrefix("[") ? Substring(hostPart + "]") : hostPart
+            rest = hostPart.hasPrefix("[") && !hostPart.hasSuffix("]") ? Substring(hostPart + "]") : hostPart
             serverName = String(name)
         }
         if let name = serverName {

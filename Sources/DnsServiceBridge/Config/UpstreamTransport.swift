@@ -1,7 +1,10 @@
 /// How queries reach an upstream: plain DNS (UDP, TCP when needed), DNS over TLS, or the gRPC DnsService.
 public enum UpstreamTransport: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Plain DNS over UDP, or TCP when forced or truncated.
     case dns
+    /// DNS over TLS (RFC 7858).
     case tls
+    /// The gRPC DnsService.
     case grpc
 
     /// The port a `TO` with this scheme and no port gets: 53, 853 or 443.

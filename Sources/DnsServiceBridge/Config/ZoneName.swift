@@ -34,6 +34,17 @@ enum ZoneName {
         return .success(.name(normalize(text)))
     }
 
+    /// `text` without a leading `SCHEME://` and a trailing `:PORT` (a CIDR's port comes after its prefix).
+    static func withoutSchemeAndPort(_ text: String) -> String {
+        var rest = Substring(text)
+        if let separator = rest.firstRange(of: "://") { rest = rest[separator.upperBound...] }
+        if let colon = rest.lastIndex(of: ":"), rest.lastIndex(of: "/").map({ colon > $0 }) ?? !rest[..<colon].contains(":") {
+            let port = rest[rest.index(after: colon)...]
+            if !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }) { rest = rest[..<colon] }
+        }
+        return String(rest)
+    }
+
     /// Lowercase and fully qualified.
     static func normalize(_ name: String) -> String {
         let lowered = name.lowercased()
