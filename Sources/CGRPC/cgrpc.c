@@ -222,17 +222,18 @@ struct cgrpc_client_call {
   grpc_slice status_details;
 };
 
-cgrpc_client_call *cgrpc_client_call_start(grpc_channel *channel, grpc_completion_queue *cq,
-                                           const char *method, int64_t timeout_ms, const uint8_t *message,
-                                           size_t length, void *tag, grpc_call_error *error) {
+cgrpc_client_call *cgrpc_client_call_create(void) {
   cgrpc_client_call *call = calloc(1, sizeof(cgrpc_client_call));
-  if (call == NULL) {
-    *error = GRPC_CALL_ERROR;
-    return NULL;
-  }
+  if (call == NULL) return NULL;
   grpc_metadata_array_init(&call->initial_metadata);
   grpc_metadata_array_init(&call->trailing_metadata);
   call->status_details = grpc_empty_slice();
+  return call;
+}
+
+grpc_call_error cgrpc_client_call_start(cgrpc_client_call *call, grpc_channel *channel, grpc_completion_queue *cq,
+                                        const char *method, int64_t timeout_ms, const uint8_t *message,
+                                        size_t length, void *tag) {
   gpr_timespec deadline =
       gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
   // create_call takes its own reference to the method, so a copy we release right after is enough.
@@ -240,11 +241,7 @@ cgrpc_client_call *cgrpc_client_call_start(grpc_channel *channel, grpc_completio
   call->call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method_slice, NULL,
                                         deadline, NULL);
   grpc_slice_unref(method_slice);
-  if (call->call == NULL) {
-    *error = GRPC_CALL_ERROR;
-    cgrpc_client_call_destroy(call);
-    return NULL;
-  }
+  if (call->call == NULL) return GRPC_CALL_ERROR;
   call->request_payload = byte_buffer_from(message, length);
 
   grpc_op ops[6];
@@ -262,12 +259,7 @@ cgrpc_client_call *cgrpc_client_call_start(grpc_channel *channel, grpc_completio
   ops[5].data.recv_status_on_client.trailing_metadata = &call->trailing_metadata;
   ops[5].data.recv_status_on_client.status = &call->status;
   ops[5].data.recv_status_on_client.status_details = &call->status_details;
-  *error = grpc_call_start_batch(call->call, ops, 6, tag, NULL);
-  if (*error != GRPC_CALL_OK) {
-    cgrpc_client_call_destroy(call);
-    return NULL;
-  }
-  return call;
+  return grpc_call_start_batch(call->call, ops, 6, tag, NULL);
 }
 
 void cgrpc_client_call_destroy(cgrpc_client_call *call) {

@@ -80,11 +80,13 @@ int cgrpc_channel_state(grpc_channel *channel, int try_to_connect);
 
 typedef struct cgrpc_client_call cgrpc_client_call;
 
+/// A client call's storage, owned by the caller until cgrpc_client_call_destroy.
+cgrpc_client_call *cgrpc_client_call_create(void);
 /// Starts a unary call: sends `message`, half-closes, and receives the reply and status. `tag` completes when
-/// the status is in. Returns NULL (and sets *error) when the call could not be started.
-cgrpc_client_call *cgrpc_client_call_start(grpc_channel *channel, grpc_completion_queue *cq,
-                                           const char *method, int64_t timeout_ms, const uint8_t *message,
-                                           size_t length, void *tag, grpc_call_error *error);
+/// the status is in. The call must exist before it starts, since the tag may complete on another thread at once.
+grpc_call_error cgrpc_client_call_start(cgrpc_client_call *call, grpc_channel *channel, grpc_completion_queue *cq,
+                                        const char *method, int64_t timeout_ms, const uint8_t *message,
+                                        size_t length, void *tag);
 void cgrpc_client_call_destroy(cgrpc_client_call *call);
 grpc_status_code cgrpc_client_call_status(const cgrpc_client_call *call);
 cgrpc_bytes cgrpc_client_call_copy_status_details(const cgrpc_client_call *call);

@@ -8,6 +8,7 @@ public final class GRPCChannel: @unchecked Sendable {
     private let channel: OpaquePointer
     private let queue: CompletionQueue
     private let closed = Atomic<Bool>(false)
+    private let gate = QueueGate()
     public let target: String
 
     /// - Parameters:
@@ -46,26 +47,27 @@ public final class GRPCChannel: @unchecked Sendable {
     /// or the call's status. The call is abandoned by gRPC core with DEADLINE_EXCEEDED after `timeout`.
     public func unaryCall(method: String, request: [UInt8], timeout: Duration,
                           completion: @escaping @Sendable (Result<[UInt8], GRPCCallError>) -> Void) {
-        guard !closed.load(ordering: .acquiring) else {
-            completion(.failure(GRPCCallError(status: .unavailable, details: "channel to \(target) is closed")))
+        guard let call = ClientCallHandle() else {
+            completion(.failure(GRPCCallError(status: .resourceExhausted, details: "cannot allocate a call")))
             return
         }
-        let call = ClientCallHandle()
         let tag = CompletionTag.make { _ in completion(call.result()) }
-        var error = GRPC_CALL_OK
         let milliseconds = max(1, timeout.components.seconds * 1000
             + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let pointer = request.withUnsafeBufferPointer { buffer in
-            cgrpc_client_call_start(channel, queue.pointer, method, milliseconds, buffer.baseAddress, buffer.count,
-                                    tag, &error)
+        var error = GRPC_CALL_OK
+        let open = gate.ifOpen {
+            error = request.withUnsafeBufferPointer { buffer in
+                cgrpc_client_call_start(call.pointer, channel, queue.pointer, method, milliseconds,
+                                        buffer.baseAddress, buffer.count, tag)
+            }
         }
-        guard let pointer else {
+        guard open, error == GRPC_CALL_OK else {
             CompletionTag.discard(tag)
-            completion(.failure(GRPCCallError(status: .internal,
-                                              details: "gRPC core refused to start the call (error \(error.rawValue))")))
+            let details = open ? "gRPC core refused to start the call (error \(error.rawValue))"
+                : "channel to \(target) is closed"
+            completion(.failure(GRPCCallError(status: open ? .internal : .unavailable, details: details)))
             return
         }
-        call.pointer = pointer
     }
 
     /// The unary call as an async function.
@@ -83,6 +85,7 @@ public final class GRPCChannel: @unchecked Sendable {
     /// Destroys the channel: calls in flight end with CANCELLED. Safe to call more than once.
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        gate.close()
         grpc_channel_destroy(channel)
         queue.shutdownAndWait()
         GRPCLibrary.release()
@@ -91,15 +94,17 @@ public final class GRPCChannel: @unchecked Sendable {
     deinit { close() }
 }
 
-/// Owns one `cgrpc_client_call`; read only after its batch completed.
+/// Owns one `cgrpc_client_call`; its results are read only after its batch completed.
 private final class ClientCallHandle: @unchecked Sendable {
-    // Set right after the batch starts, read when it completes: the completion queue orders the two.
-    var pointer: OpaquePointer?
+    // Written by gRPC core during the batch, read on the queue thread when the batch's tag completes.
+    let pointer: OpaquePointer
+
+    init?() {
+        guard let pointer = cgrpc_client_call_create() else { return nil }
+        self.pointer = pointer
+    }
 
     func result() -> Result<[UInt8], GRPCCallError> {
-        guard let pointer else {
-            return .failure(GRPCCallError(status: .internal, details: "the call was never started"))
-        }
         let status = GRPCStatusCode(rawValue: cgrpc_client_call_status(pointer).rawValue)
         guard status == .ok else {
             return .failure(GRPCCallError(status: status,
@@ -111,5 +116,5 @@ private final class ClientCallHandle: @unchecked Sendable {
         return .success(cgrpc_client_call_copy_response(pointer).consumeIntoArray())
     }
 
-    deinit { if let pointer { cgrpc_client_call_destroy(pointer) } }
+    deinit { cgrpc_client_call_destroy(pointer) }
 }

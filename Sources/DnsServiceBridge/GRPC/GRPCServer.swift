@@ -21,6 +21,7 @@ public final class GRPCServer: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let inFlight = Atomic<Int>(0)
+    private let gate = QueueGate()
 
     /// - Parameters:
     ///   - methods: full method names (`/package.Service/Method`) and their handlers.
@@ -99,7 +100,7 @@ public final class GRPCServer: @unchecked Sendable {
 
     private func serve(_ call: ServerCallHandle, _ body: (GRPCServerResponder) -> Void) {
         inFlight.add(1, ordering: .relaxed)
-        body(GRPCServerResponder(call: call) { [self] in inFlight.subtract(1, ordering: .relaxed) })
+        body(GRPCServerResponder(call: call, gate: gate) { [self] in inFlight.subtract(1, ordering: .relaxed) })
     }
 
     /// Stops accepting calls, lets the calls in flight finish for up to `gracePeriod`, cancels the rest, and
@@ -115,6 +116,7 @@ public final class GRPCServer: @unchecked Sendable {
             // Cancelled calls complete promptly; the bound only keeps a wedged core from hanging the exit.
             guard await done.wait(upTo: .seconds(10)) else { return }
         }
+        gate.close()
         grpc_server_destroy(server)
         queue.shutdownAndWait()
         GRPCLibrary.release()

@@ -5,11 +5,13 @@ import Synchronization
 /// If the handler drops it without replying, the call is ended with UNAVAILABLE so gRPC core frees it.
 public final class GRPCServerResponder: Sendable {
     private let call: ServerCallHandle
+    private let gate: QueueGate
     private let replied = Atomic<Bool>(false)
     private let onFinished: @Sendable () -> Void
 
-    init(call: ServerCallHandle, onFinished: @escaping @Sendable () -> Void) {
+    init(call: ServerCallHandle, gate: QueueGate, onFinished: @escaping @Sendable () -> Void) {
         self.call = call
+        self.gate = gate
         self.onFinished = onFinished
     }
 
@@ -26,13 +28,22 @@ public final class GRPCServerResponder: Sendable {
     private func send(message: [UInt8]?, status: GRPCStatusCode, details: String?) {
         guard replied.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
-        call.reply(message: message, status: status, details: details, onFinished: onFinished)
+        Self.send(call, gate: gate, message: message, status: status, details: details, onFinished: onFinished)
+    }
+
+    /// After shutdown the call was already cancelled by gRPC core: nothing to send, only to count it finished.
+    private static func send(_ call: ServerCallHandle, gate: QueueGate, message: [UInt8]?, status: GRPCStatusCode,
+                             details: String?, onFinished: @escaping @Sendable () -> Void) {
+        let started = gate.ifOpen {
+            call.reply(message: message, status: status, details: details, onFinished: onFinished)
+        }
+        if !started { onFinished() }
     }
 
     deinit {
         if !replied.load(ordering: .acquiring) {
-            call.reply(message: nil, status: .unavailable, details: "the server dropped the call",
-                       onFinished: onFinished)
+            Self.send(call, gate: gate, message: nil, status: .unavailable, details: "the server dropped the call",
+                      onFinished: onFinished)
         }
     }
 }
