@@ -1,0 +1,96 @@
+import Synchronization
+import Testing
+
+@testable import DnsServiceBridge
+
+/// The GRPC/ layer against itself over a real loopback socket: server, channel, statuses, deadlines, shutdown.
+@Suite struct GRPCRoundTripTests {
+    private static let echo = "/test.Echo/Echo"
+
+    private func startServer(_ methods: [String: GRPCServer.UnaryHandler]) throws -> (GRPCServer, String) {
+        let server = GRPCServer(methods: methods)
+        let port = try server.listen(on: "127.0.0.1:0", security: .insecure)
+        server.start()
+        return (server, "127.0.0.1:\(port)")
+    }
+
+    @Test func unaryCallsGetTheirOwnReplies() async throws {
+        let (server, address) = try startServer([Self.echo: { request, responder in
+            responder.reply((request ?? []).reversed())
+        }])
+        let channel = try GRPCChannel(target: address, security: .insecure)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let request: [UInt8] = [UInt8(index % 256), 1, 2]
+                    let reply = try await channel.unaryCall(method: Self.echo, request: request, timeout: .seconds(5))
+                    #expect(reply == request.reversed())
+                }
+            }
+            try await group.waitForAll()
+        }
+        channel.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+        #expect(server.callsInFlight == 0)
+    }
+
+    @Test func statusesReachTheClient() async throws {
+        let (server, address) = try startServer([Self.echo: { _, responder in
+            responder.fail(.invalidArgument, "no thanks")
+        }])
+        let channel = try GRPCChannel(target: address, security: .insecure)
+        await #expect(throws: GRPCCallError(status: .invalidArgument, details: "no thanks")) {
+            _ = try await channel.unaryCall(method: Self.echo, request: [1], timeout: .seconds(5))
+        }
+        do {
+            _ = try await channel.unaryCall(method: "/no.Such/Method", request: [1], timeout: .seconds(5))
+            Issue.record("an unknown method was answered")
+        } catch {
+            #expect(error.status == .unimplemented)
+        }
+        channel.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test func aCallThatIsNotAnsweredInTimeExceedsItsDeadline() async throws {
+        let parked = Mutex<[GRPCServerResponder]>([])
+        let (server, address) = try startServer([Self.echo: { _, responder in
+            parked.withLock { $0.append(responder) }
+        }])
+        let channel = try GRPCChannel(target: address, security: .insecure)
+        let started = ContinuousClock.now
+        do {
+            _ = try await channel.unaryCall(method: Self.echo, request: [1], timeout: .milliseconds(200))
+            Issue.record("a parked call was answered")
+        } catch {
+            #expect(error.status == .deadlineExceeded)
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        channel.close()
+        // Shutdown with a call still parked: the grace period passes, the call is cancelled, nothing hangs.
+        await server.shutdown(gracePeriod: .milliseconds(100))
+        parked.withLock { $0.removeAll() }
+    }
+
+    @Test func aClosedChannelFailsAtOnce() async throws {
+        let channel = try GRPCChannel(target: "127.0.0.1:1", security: .insecure)
+        channel.close()
+        do {
+            _ = try await channel.unaryCall(method: Self.echo, request: [1], timeout: .seconds(1))
+            Issue.record("a closed channel carried a call")
+        } catch {
+            #expect(error.status == .unavailable)
+        }
+    }
+
+    @Test func anUnreachableTargetIsUnavailable() async throws {
+        let channel = try GRPCChannel(target: "127.0.0.1:1", security: .insecure)
+        do {
+            _ = try await channel.unaryCall(method: Self.echo, request: [1], timeout: .seconds(2))
+            Issue.record("nobody listens on port 1, yet the call succeeded")
+        } catch {
+            #expect(error.status == .unavailable || error.status == .deadlineExceeded)
+        }
+        channel.close()
+    }
+}

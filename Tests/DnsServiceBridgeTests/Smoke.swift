@@ -1,6 +1,0 @@
-import Testing
-@testable import DnsServiceBridge
-
-@Test func linksGRPCCore() {
-    #expect(!gRPCCoreVersion().isEmpty)
-}
