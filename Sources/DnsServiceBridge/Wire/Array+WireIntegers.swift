@@ -1,4 +1,4 @@
-// Big-endian integer access for building and patching messages; callers check bounds before reading.
+// Big-endian integer writes for building and patching messages.
 extension Array where Element == UInt8 {
     /// Appends `value` in network byte order.
     @inline(__always)
@@ -19,17 +19,5 @@ extension Array where Element == UInt8 {
     mutating func setUInt16(_ value: UInt16, at offset: Int) {
         self[offset] = UInt8(truncatingIfNeeded: value >> 8)
         self[offset + 1] = UInt8(truncatingIfNeeded: value)
-    }
-
-    /// The two bytes at `offset` in network byte order.
-    @inline(__always)
-    func uint16(at offset: Int) -> UInt16 {
-        UInt16(self[offset]) << 8 | UInt16(self[offset + 1])
-    }
-
-    /// The four bytes at `offset` in network byte order.
-    @inline(__always)
-    func uint32(at offset: Int) -> UInt32 {
-        UInt32(uint16(at: offset)) << 16 | UInt32(uint16(at: offset + 2))
     }
 }

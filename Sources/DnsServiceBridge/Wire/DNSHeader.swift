@@ -35,6 +35,11 @@ public struct DNSHeader: Hashable, Sendable {
 
     /// Reads the header from the first 12 bytes of a message.
     public init(bytes: [UInt8]) throws(DNSWireError) {
+        try self.init(span: bytes.span)
+    }
+
+    /// Reads the header from the first 12 bytes of a message.
+    init(span bytes: Span<UInt8>) throws(DNSWireError) {
         guard bytes.count >= Self.size else {
             throw .tooShortForHeader(count: bytes.count)
         }

@@ -13,7 +13,7 @@ extension DNSMessage {
         replyHeader.recursionDesired = header.recursionDesired
         // miekg/dns's SetReply copies CD as well; clients validating themselves expect it back.
         replyHeader.checkingDisabled = header.checkingDisabled
-        replyHeader.recursionAvailable = false
+        replyHeader.recursionAvailable = true
         replyHeader.rcode = rcode
 
         var replyEDNS: EDNS0? = nil

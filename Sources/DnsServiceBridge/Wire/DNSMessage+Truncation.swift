@@ -22,9 +22,10 @@ extension DNSMessage {
         var recordEnds: [Int] = []
         recordEnds.reserveCapacity(Int(header.answerCount) + Int(header.authorityCount))
         var optRecord: WireRecord? = nil
-        var walker = RecordWalker(bytes: bytes, header: header, offset: questionEnd)
+        let span = bytes.span
+        var walker = RecordWalker(header: header, offset: questionEnd)
         do {
-            while let record = try walker.next() {
+            while let record = try walker.next(in: span) {
                 if record.section != .additional {
                     recordEnds.append(record.end)
                 } else if record.type == DNSRecordType.opt.rawValue, record.ownerIsRoot, optRecord == nil {

@@ -23,7 +23,8 @@ public struct DNSMessage: Sendable {
         guard bytes.count <= Self.maxSize else {
             throw .messageTooLarge(count: bytes.count)
         }
-        let header = try DNSHeader(bytes: bytes)
+        let span = bytes.span
+        let header = try DNSHeader(span: span)
         guard header.questionCount <= 1 else {
             throw .moreThanOneQuestion(count: Int(header.questionCount))
         }
@@ -33,20 +34,20 @@ public struct DNSMessage: Sendable {
             guard offset < bytes.count else {
                 throw .sectionCountExceedsMessage(section: .question, declared: 1, found: 0)
             }
-            let (name, nameEnd) = try WireNameScanner(bytes: bytes).readName(at: offset)
+            let (name, nameEnd) = try WireNameScanner.readName(bytes, at: offset)
             guard nameEnd + 4 <= bytes.count else {
                 throw .truncatedQuestion(offset: offset)
             }
             question = DNSQuestion(
                 name: name,
-                type: DNSRecordType(rawValue: bytes.uint16(at: nameEnd)),
-                qclass: bytes.uint16(at: nameEnd + 2)
+                type: DNSRecordType(rawValue: span.uint16(at: nameEnd)),
+                qclass: span.uint16(at: nameEnd + 2)
             )
             offset = nameEnd + 4
         }
         var edns: EDNS0? = nil
-        var walker = RecordWalker(bytes: bytes, header: header, offset: offset)
-        while let record = try walker.next() {
+        var walker = RecordWalker(header: header, offset: offset)
+        while let record = try walker.next(in: span) {
             // RFC 6891 only defines OPT in the additional section; elsewhere it is just an odd record to pass on.
             guard record.section == .additional, record.type == DNSRecordType.opt.rawValue else {
                 continue
@@ -58,8 +59,8 @@ public struct DNSMessage: Sendable {
                 throw .optOwnerNotRoot(offset: record.start)
             }
             edns = EDNS0(
-                optClass: bytes.uint16(at: record.fieldsStart + 2),
-                optTTL: bytes.uint32(at: record.fieldsStart + 4)
+                optClass: span.uint16(at: record.fieldsStart + 2),
+                optTTL: span.uint32(at: record.fieldsStart + 4)
             )
         }
         // Bytes after the last counted record are ignored, as miekg/dns does; they are still forwarded as is.

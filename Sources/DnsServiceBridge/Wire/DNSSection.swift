@@ -5,7 +5,7 @@ public enum DNSSection: Int, Hashable, Sendable, CaseIterable, CustomStringConve
     case authority
     case additional
 
-    /// The section's name as dig prints it, lowercased for use inside sentences.
+    /// The section's name in lowercase, for use inside sentences.
     public var description: String {
         switch self {
         case .question: "question"

@@ -61,13 +61,17 @@ public enum DNSWireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidEscape(let name):
             "Expected escapes of the form \\X or \\DDD (at most 255), but \"\(name)\" has another."
         case .badLabelType(let offset, let byte):
-            "Expected a label length or a compression pointer at offset \(offset), but found the reserved label type 0x\(String(byte & 0xC0, radix: 16))."
+            "Expected a label length or a compression pointer at offset \(offset), "
+                + "but found the reserved label type 0x\(String(byte & 0xC0, radix: 16))."
         case .compressionPointerOutOfRange(let offset, let target):
-            "Expected the compression pointer at offset \(offset) to point between the header and the end of the message, but it points to \(target)."
+            "Expected the compression pointer at offset \(offset) to point between the header and the end of "
+                + "the message, but it points to \(target)."
         case .forwardCompressionPointer(let offset, let target):
-            "Expected the compression pointer at offset \(offset) to point backwards, but it points forward to \(target)."
+            "Expected the compression pointer at offset \(offset) to point backwards, "
+                + "but it points forward to \(target)."
         case .compressionPointerLoop(let offset, let target):
-            "Expected the compression pointer at offset \(offset) to point before the labels already read, but it points to \(target), which would loop."
+            "Expected the compression pointer at offset \(offset) to point before the labels already read, "
+                + "but it points to \(target), which would loop."
         case .multipleOPTRecords(let offset):
             "Expected at most one OPT record, but found another at offset \(offset)."
         case .optOwnerNotRoot(let offset):

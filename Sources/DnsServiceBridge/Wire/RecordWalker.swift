@@ -19,21 +19,19 @@ struct WireRecord {
 /// Every record consumes at least 11 bytes, so a walk ends after at most `bytes.count / 11` records whatever
 /// the header counts claim.
 struct RecordWalker {
-    private let bytes: [UInt8]
     private let header: DNSHeader
     private var offset: Int
     private var section = DNSSection.answer
     private var index = 0
 
-    /// Starts at `offset`, the first byte after the question section.
-    init(bytes: [UInt8], header: DNSHeader, offset: Int) {
-        self.bytes = bytes
+    /// Starts at `offset`, the first byte after the question section of the message `header` heads.
+    init(header: DNSHeader, offset: Int) {
         self.header = header
         self.offset = offset
     }
 
-    /// The next record, or nil after the last one the header counts.
-    mutating func next() throws(DNSWireError) -> WireRecord? {
+    /// The next record of `bytes` (the same message every call), or nil after the last one the header counts.
+    mutating func next(in bytes: Span<UInt8>) throws(DNSWireError) -> WireRecord? {
         while index >= declaredCount(section) {
             guard let following = DNSSection(rawValue: section.rawValue + 1) else {
                 return nil
@@ -45,7 +43,7 @@ struct RecordWalker {
         guard start < bytes.count else {
             throw .sectionCountExceedsMessage(section: section, declared: declaredCount(section), found: index)
         }
-        let owner = try WireNameScanner(bytes: bytes).scan(at: start)
+        let owner = try WireNameScanner.scan(bytes, at: start)
         let fieldsStart = owner.end
         // TYPE, CLASS, TTL and RDLENGTH take 10 bytes.
         guard fieldsStart + 10 <= bytes.count else {

@@ -2,7 +2,7 @@
 ///
 /// Termination: every followed pointer must land strictly before the start of the run of labels it ends, so
 /// the runs' start offsets strictly decrease; a pointer into the labels already read is reported as a loop.
-struct WireNameScanner {
+enum WireNameScanner {
     /// Where a name ends in the message and what it looks like uncompressed.
     struct Extent {
         /// Offset just after the name as it sits in the message (after its terminating zero or first pointer).
@@ -13,33 +13,41 @@ struct WireNameScanner {
         var isCompressed: Bool
     }
 
-    let bytes: [UInt8]
+    /// No encoder chains more pointers than a 255-byte name has labels; more is reported as a loop.
+    static let maxPointerHops = 127
 
     /// Validates the name at `start` without copying it.
-    func scan(at start: Int) throws(DNSWireError) -> Extent {
+    static func scan(_ bytes: Span<UInt8>, at start: Int) throws(DNSWireError) -> Extent {
         var unused: [UInt8] = []
-        return try walk(at: start, collecting: false, into: &unused)
+        return try walk(bytes, at: start, collecting: false, into: &unused)
     }
 
-    /// Reads the name at `start`, following compression pointers.
-    func readName(at start: Int) throws(DNSWireError) -> (name: DNSName, end: Int) {
+    /// Reads the name at `start` of `message`, following compression pointers.
+    static func readName(_ message: [UInt8], at start: Int) throws(DNSWireError) -> (name: DNSName, end: Int) {
+        let bytes = message.span
         var wire: [UInt8] = []
-        let extent = try walk(at: start, collecting: false, into: &wire)
+        let extent = try walk(bytes, at: start, collecting: false, into: &wire)
         if !extent.isCompressed {
-            // The common case for questions: one allocation, no second walk.
-            return (DNSName(uncheckedWire: Array(bytes[start..<extent.end])), extent.end)
+            // The common case, and the only one for questions: one allocation, no second walk.
+            return (DNSName(uncheckedWire: Array(message[start..<extent.end])), extent.end)
         }
         wire.reserveCapacity(extent.wireLength)
-        _ = try walk(at: start, collecting: true, into: &wire)
+        _ = try walk(bytes, at: start, collecting: true, into: &wire)
         return (DNSName(uncheckedWire: wire), extent.end)
     }
 
-    private func walk(at start: Int, collecting: Bool, into wire: inout [UInt8]) throws(DNSWireError) -> Extent {
+    private static func walk(
+        _ bytes: Span<UInt8>,
+        at start: Int,
+        collecting: Bool,
+        into wire: inout [UInt8]
+    ) throws(DNSWireError) -> Extent {
         let count = bytes.count
         var position = start
         var runStart = start
         var end: Int? = nil
         var wireLength = 0
+        var hops = 0
         while true {
             guard position < count else {
                 throw .truncatedName(offset: start)
@@ -64,7 +72,9 @@ struct WireNameScanner {
                     throw .nameTooLong(length: wireLength + 1)
                 }
                 if collecting {
-                    wire.append(contentsOf: bytes[position..<labelEnd])
+                    for index in position..<labelEnd {
+                        wire.append(bytes[index])
+                    }
                 }
                 position = labelEnd
             case 0xC0:
@@ -82,7 +92,12 @@ struct WireNameScanner {
                 if target > position {
                     throw .forwardCompressionPointer(offset: position, target: target)
                 }
-                if target > runStart + 1000 {
+                if target >= runStart {
+                    throw .compressionPointerLoop(offset: position, target: target)
+                }
+                // Redundant with the rule above; a cheap second guard so a future edit cannot make this spin.
+                hops += 1
+                guard hops <= maxPointerHops else {
                     throw .compressionPointerLoop(offset: position, target: target)
                 }
                 position = target

@@ -31,10 +31,13 @@ import Testing
             let bytes: [UInt8]
             switch round % 3 {
             case 0: bytes = Self.randomBytes(using: &random)
-            case 1: bytes = Self.mutated(Self.seeds[Int.random(in: 0..<Self.seeds.count, using: &random)], using: &random)
+            case 1: bytes = Self.mutated(Self.seeds.randomElement(using: &random) ?? [], using: &random)
             default: bytes = Self.randomStructured(using: &random)
             }
-            _ = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr)
+            if let formErr = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr) {
+                #expect(formErr.bytes.count == DNSHeader.size, "round \(round)")
+                #expect(try DNSMessage(bytes: formErr.bytes).header == formErr.header, "round \(round)")
+            }
             let message: DNSMessage
             do {
                 message = try DNSMessage(bytes: bytes)

@@ -10,11 +10,25 @@ import Testing
         ).bytes
     }
 
+    /// A one-question query whose QNAME is `name` as given (possibly malformed), type A, class IN.
+    private static func query(name: [UInt8]) -> [UInt8] {
+        header() + name + typeAClassIN
+    }
+
+    /// A query for example.org (question ends at 29), the given record counts, and `records` after the question.
+    private static func exampleQuery(an: UInt16 = 0, ns: UInt16 = 0, ar: UInt16 = 0, records: [UInt8]) -> [UInt8] {
+        header(an: an, ns: ns, ar: ar) + exampleOrg + typeAClassIN + records
+    }
+
     private static let exampleOrg: [UInt8] = [7] + Array("example".utf8) + [3] + Array("org".utf8) + [0]
     private static let typeAClassIN: [UInt8] = [0, 1, 0, 1]
+    /// TYPE A, CLASS IN, TTL 0, RDLENGTH 0: the fixed fields of an empty record.
+    private static let emptyRecordFields: [UInt8] = [0, 1, 0, 1, 0, 0, 0, 0, 0, 0]
     private static let emptyOPT: [UInt8] = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]
 
-    private func expect(_ bytes: [UInt8], throws error: DNSWireError, sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expect(
+        _ bytes: [UInt8], throws error: DNSWireError, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
         #expect(throws: error, sourceLocation: sourceLocation) {
             try DNSMessage(bytes: bytes)
         }
@@ -38,31 +52,29 @@ import Testing
     }
 
     @Test func labelTypes() {
-        expect(Self.header() + [0x41, 0x00] + Self.typeAClassIN, throws: .badLabelType(offset: 12, byte: 0x41))
-        expect(Self.header() + [0x80, 0x00] + Self.typeAClassIN, throws: .badLabelType(offset: 12, byte: 0x80))
-        expect(
-            Self.header() + [1, 0x61, 0x7F] + Self.typeAClassIN,
-            throws: .badLabelType(offset: 14, byte: 0x7F)
-        )
+        expect(Self.query(name: [0x41, 0x00]), throws: .badLabelType(offset: 12, byte: 0x41))
+        expect(Self.query(name: [0x80, 0x00]), throws: .badLabelType(offset: 12, byte: 0x80))
+        expect(Self.query(name: [1, 0x61, 0x7F]), throws: .badLabelType(offset: 14, byte: 0x7F))
     }
 
     @Test func compressionPointers() {
         // "a" then a pointer back to the "a": reading it would never end.
-        expect(Self.header() + [1, 0x61, 0xC0, 12] + Self.typeAClassIN, throws: .compressionPointerLoop(offset: 14, target: 12))
-        expect(Self.header() + [0xC0, 12] + Self.typeAClassIN, throws: .compressionPointerLoop(offset: 12, target: 12))
-        expect(Self.header() + [0xC0, 14, 0xC0, 12] + Self.typeAClassIN, throws: .forwardCompressionPointer(offset: 12, target: 14))
-        expect(Self.header() + [0xC0, 200] + Self.typeAClassIN, throws: .compressionPointerOutOfRange(offset: 12, target: 200))
-        expect(Self.header() + [0xFF, 0xFF] + Self.typeAClassIN, throws: .compressionPointerOutOfRange(offset: 12, target: 0x3FFF))
+        expect(Self.query(name: [1, 0x61, 0xC0, 12]), throws: .compressionPointerLoop(offset: 14, target: 12))
+        expect(Self.query(name: [0xC0, 12]), throws: .compressionPointerLoop(offset: 12, target: 12))
+        expect(Self.query(name: [0xC0, 14, 0xC0, 12]), throws: .forwardCompressionPointer(offset: 12, target: 14))
+        expect(Self.query(name: [0xC0, 200]), throws: .compressionPointerOutOfRange(offset: 12, target: 200))
+        expect(Self.query(name: [0xFF, 0xFF]), throws: .compressionPointerOutOfRange(offset: 12, target: 0x3FFF))
         // Into the header: no encoder does this, and an echoed question would change meaning.
-        expect(Self.header() + [0xC0, 4] + Self.typeAClassIN, throws: .compressionPointerOutOfRange(offset: 12, target: 4))
+        expect(Self.query(name: [0xC0, 4]), throws: .compressionPointerOutOfRange(offset: 12, target: 4))
 
         // In a record: the answer's owner points at the answer's own first label, which points back to itself.
-        let loop = Self.header(an: 1) + Self.exampleOrg + Self.typeAClassIN + [1, 0x62, 0xC0, 29]
-        expect(loop + [0, 1, 0, 1, 0, 0, 0, 0, 0, 0], throws: .compressionPointerLoop(offset: 31, target: 29))
-        // A chain b -> example.org -> (end) is fine, and so is b -> c -> example.org.
-        let chain = Self.header(an: 2) + Self.exampleOrg + Self.typeAClassIN
-            + [1, 0x62, 0xC0, 12] + [0, 1, 0, 1, 0, 0, 0, 0, 0, 0]
-            + [1, 0x63, 0xC0, 29] + [0, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+        let loop = Self.exampleQuery(an: 1, records: [1, 0x62, 0xC0, 29] + Self.emptyRecordFields)
+        expect(loop, throws: .compressionPointerLoop(offset: 31, target: 29))
+        // A chain b -> example.org is fine, and so is c -> b -> example.org.
+        let chain = Self.exampleQuery(
+            an: 2,
+            records: [1, 0x62, 0xC0, 12] + Self.emptyRecordFields + [1, 0x63, 0xC0, 29] + Self.emptyRecordFields
+        )
         #expect(throws: Never.self) {
             try DNSMessage(bytes: chain)
         }
@@ -71,16 +83,16 @@ import Testing
     @Test func nameLengthCountsDecompressedBytes() {
         let label63: [UInt8] = [63] + Array(repeating: 0x61, count: 63)
         let label61: [UInt8] = [61] + Array(repeating: 0x62, count: 61)
-        let longest = label63 + label63 + label63 + label61 + [0]
         #expect(throws: Never.self) {
-            try DNSMessage(bytes: Self.header() + longest + Self.typeAClassIN)
+            try DNSMessage(bytes: Self.query(name: label63 + label63 + label63 + label61 + [0]))
         }
-        expect(Self.header() + label63 + label63 + label63 + label63 + [0] + Self.typeAClassIN, throws: .nameTooLong(length: 257))
+        expect(Self.query(name: label63 + label63 + label63 + label63 + [0]), throws: .nameTooLong(length: 257))
         // Across a pointer: the owner's 62-byte label (63) in front of the question's 3 labels (192) and root = 256.
-        let question = label63 + label63 + label63 + [0]
+        let question = Self.query(name: label63 + label63 + label63 + [0])
         let owner: [UInt8] = [62] + Array(repeating: 0x63, count: 62) + [0xC0, 12]
-        let record: [UInt8] = [0, 1, 0, 1, 0, 0, 0, 0, 0, 0]
-        expect(Self.header(an: 1) + question + Self.typeAClassIN + owner + record, throws: .nameTooLong(length: 256))
+        var message = question + owner + Self.emptyRecordFields
+        message[7] = 1  // ANCOUNT
+        expect(message, throws: .nameTooLong(length: 256))
     }
 
     @Test func countsBeyondTheBytes() throws {
@@ -96,17 +108,22 @@ import Testing
     }
 
     @Test func truncatedRecords() {
-        expect(Self.header(an: 1) + Self.exampleOrg + Self.typeAClassIN + [0, 0, 1, 0, 1], throws: .truncatedRecord(section: .answer, offset: 29))
+        expect(
+            Self.exampleQuery(an: 1, records: [0, 0, 1, 0, 1]),
+            throws: .truncatedRecord(section: .answer, offset: 29)
+        )
         // RDLENGTH 4 with only 2 bytes of data.
-        let shortData = Self.header(ns: 1) + Self.exampleOrg + Self.typeAClassIN + [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2]
-        expect(shortData, throws: .truncatedRecord(section: .authority, offset: 29))
-        expect(Self.header(ar: 1) + Self.exampleOrg + Self.typeAClassIN + [0x05, 0x61], throws: .truncatedName(offset: 29))
+        expect(
+            Self.exampleQuery(ns: 1, records: [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2]),
+            throws: .truncatedRecord(section: .authority, offset: 29)
+        )
+        expect(Self.exampleQuery(ar: 1, records: [0x05, 0x61]), throws: .truncatedName(offset: 29))
     }
 
     @Test func optRecordRules() {
-        let twoOPT = Self.header(ar: 2) + Self.exampleOrg + Self.typeAClassIN + Self.emptyOPT + Self.emptyOPT
+        let twoOPT = Self.exampleQuery(ar: 2, records: Self.emptyOPT + Self.emptyOPT)
         expect(twoOPT, throws: .multipleOPTRecords(offset: 40))
-        let named = Self.header(ar: 1) + Self.exampleOrg + Self.typeAClassIN + [0xC0, 12] + Self.emptyOPT.dropFirst()
+        let named = Self.exampleQuery(ar: 1, records: [0xC0, 12] + Self.emptyOPT.dropFirst())
         expect(named, throws: .optOwnerNotRoot(offset: 29))
     }
 
@@ -131,7 +148,8 @@ import Testing
         )
         #expect(
             DNSWireError.badLabelType(offset: 12, byte: 0x41).description
-                == "Expected a label length or a compression pointer at offset 12, but found the reserved label type 0x40."
+                == "Expected a label length or a compression pointer at offset 12, "
+                + "but found the reserved label type 0x40."
         )
     }
 }

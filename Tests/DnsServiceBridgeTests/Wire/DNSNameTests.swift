@@ -98,18 +98,18 @@ import Testing
     }
 
     @Test func scannerReadsCompressedNamesFromTheResponse() throws {
-        let scanner = WireNameScanner(bytes: WireFixtures.response)
+        let bytes = WireFixtures.response
         // The ns1 glue record's owner at 161 is c09b: "ns1" inside the second NS record's data, then c00c.
-        let (glue, glueEnd) = try scanner.readName(at: 161)
+        let (glue, glueEnd) = try WireNameScanner.readName(bytes, at: 161)
         #expect(glue.description == "ns1.example.org.")
         #expect(glue.wireBytes == [3] + Array("ns1".utf8) + Self.exampleOrgWire)
         #expect(glueEnd == 163)
-        let extent = try scanner.scan(at: 161)
+        let extent = try WireNameScanner.scan(bytes.span, at: 161)
         #expect(extent.isCompressed)
         #expect(extent.wireLength == 17)
-        let (question, questionEnd) = try scanner.readName(at: 12)
+        let (question, questionEnd) = try WireNameScanner.readName(bytes, at: 12)
         #expect(question.wireBytes == Self.exampleOrgWire)
         #expect(questionEnd == 25)
-        #expect(!(try scanner.scan(at: 12)).isCompressed)
+        #expect(!(try WireNameScanner.scan(bytes.span, at: 12)).isCompressed)
     }
 }
