@@ -2,7 +2,8 @@ import Logging
 import NIOCore
 
 /// One query's walk through its upstream set, following CoreDNS's forward: the policy's order, skipping
-/// upstreams that are down, the next one on any error, one at random when all are down, SERVFAIL at the end.
+/// upstreams that are down, the next one on any error, one at random when all are down, and another round
+/// while the deadline allows if an upstream merely timed out; SERVFAIL at the end.
 struct ForwardAttempt: Sendable {
     let query: DNSMessage
     let context: QueryContext
@@ -14,7 +15,7 @@ struct ForwardAttempt: Sendable {
 
     func run() -> EventLoopFuture<DNSMessage> {
         let promise = context.eventLoop.makePromise(of: DNSMessage.self)
-        step(from: 0, downSkipped: 0, promise: promise)
+        step(Progress(), promise: promise)
         return promise.futureResult
     }
 
@@ -29,29 +30,38 @@ struct ForwardAttempt: Sendable {
         }
     }
 
-    private func step(from index: Int, downSkipped: Int, promise: EventLoopPromise<DNSMessage>) {
-        var index = index
-        var downSkipped = downSkipped
-        while index < order.count {
+    /// Where the walk is: the next index in `order`, upstreams skipped as down, and whether any exchange of this
+    /// round timed out (a slow upstream may answer a second try; one that refused will not).
+    private struct Progress {
+        var index = 0
+        var downSkipped = 0
+        var sawTimeout = false
+    }
+
+    private func step(_ progress: Progress, promise: EventLoopPromise<DNSMessage>) {
+        var progress = progress
+        while true {
             guard NIODeadline.now() < deadline else { return servfail(promise, "the request deadline passed") }
-            let upstream = order[index]
-            index += 1
+            if progress.index >= order.count {
+                guard progress.sawTimeout else { return servfail(promise, "every upstream failed") }
+                progress = Progress()
+            }
+            let upstream = order[progress.index]
+            progress.index += 1
             if upstream.isDown {
-                downSkipped += 1
-                if downSkipped < order.count { continue }
+                progress.downSkipped += 1
+                if progress.downSkipped < order.count { continue }
                 // Every upstream is down: health checking itself may be what failed, so spray one at random.
                 metrics.allUpstreamsDown()
                 if options.failFastWhenAllDown { return servfail(promise, "every upstream is down") }
-                let sprayed = order.randomElement() ?? upstream
-                return exchange(with: sprayed, next: order.count, downSkipped: downSkipped, promise: promise)
+                progress.index = order.count
+                return exchange(with: order.randomElement() ?? upstream, progress, promise: promise)
             }
-            return exchange(with: upstream, next: index, downSkipped: downSkipped, promise: promise)
+            return exchange(with: upstream, progress, promise: promise)
         }
-        servfail(promise, "every upstream failed")
     }
 
-    private func exchange(with upstream: Upstream, next: Int, downSkipped: Int,
-                          promise: EventLoopPromise<DNSMessage>) {
+    private func exchange(with upstream: Upstream, _ progress: Progress, promise: EventLoopPromise<DNSMessage>) {
         let proto = firstProtocol
         let attemptDeadline = min(deadline, .now() + options.exchangeTimeout)
         upstream.exchange(query, over: proto, deadline: attemptDeadline)
@@ -70,7 +80,9 @@ struct ForwardAttempt: Sendable {
                 case .failure(let error):
                     logger.debug("trying the next upstream", metadata: ["upstream": "\(upstream.label)",
                                                                        "error": "\(error)"])
-                    step(from: next, downSkipped: downSkipped, promise: promise)
+                    var next = progress
+                    if case .timeout = error as? ExchangeError { next.sawTimeout = true }
+                    step(next, promise: promise)
                 }
             }
     }
