@@ -3,6 +3,7 @@
 #   make test         deps, protobuf-c freshness check, swift build, swift test, integration tests (pytest)
 #   make integration  only the integration tests, against the binary already built
 #   make demo         deps, swift build, scripts/demo.sh (Ctrl-C stops it; DEMO_ONESHOT=1 exits after the queries)
+#   make bench        deps, release build, bench/bench.py: dnsgrpcd side by side with dnsdist (bench/README.md)
 #   make clean        removes .build, generated Python stubs, caches and run/
 # DNSGRPCD=path/to/dnsgrpcd runs the integration tests and the demo against another binary (e.g. a release build).
 
@@ -16,11 +17,11 @@ PYTEST_FLAGS ?= -q
 DNSGRPCD ?= $(CURDIR)/.build/debug/dnsgrpcd
 export DNSGRPCD PYTHON
 
-.PHONY: all build test integration demo deps-build deps-demo deps-test clean
+.PHONY: all build test integration demo bench deps-build deps-demo deps-test deps-bench clean
 
 all: build
 
-deps-build deps-demo deps-test: deps-%:
+deps-build deps-demo deps-test deps-bench: deps-%:
 	scripts/install-deps.sh $*
 
 build: deps-build
@@ -34,6 +35,13 @@ test: deps-test
 
 integration: deps-test
 	$(PYTHON) -m pytest $(PYTEST_FLAGS) Tests/integration
+
+# A scratch path of its own, so a release build never invalidates the debug one the tests use.
+RELEASE_PATH ?= $(CURDIR)/.build-release
+bench: deps-bench
+	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product dnsgrpcd
+	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product grpc-ceiling
+	$(PYTHON) bench/bench.py --binary $(RELEASE_PATH)/release/dnsgrpcd --ceiling $(RELEASE_PATH)/release/grpc-ceiling $(BENCH_FLAGS)
 
 demo: deps-demo
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and the tests need on Debian 12, and nothing when it is all there already.
-#   scripts/install-deps.sh [build|demo|test|all]      (default: all)
+#   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
 # build: gRPC core, protobuf-c and OpenSSL headers for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
 # test:  demo + pytest, prometheus_client.
+# bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
 # apt-get update runs at most once, and only when a Debian package is missing. Python packages go to $PYTHON
 # (default python3) with `python3 -m pip`.
 set -euo pipefail
@@ -14,6 +15,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev pkg-config)
 apt_run=(knot knot-dnsutils dnsutils procps util-linux)
+apt_bench=(dnsperf dnsdist nghttp2-client)
 pip_demo=(grpcio grpcio-tools dnspython)
 pip_test=(pytest prometheus_client)
 # What each pip package is imported as, to check for it.
@@ -24,7 +26,8 @@ case "$what" in
   build) apt_pkgs=("${apt_build[@]}"); pip_pkgs=() ;;
   demo) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}"); pip_pkgs=("${pip_demo[@]}") ;;
   test | all) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}"); pip_pkgs=("${pip_demo[@]}" "${pip_test[@]}") ;;
-  *) echo "usage: $0 [build|demo|test|all]" >&2; exit 2 ;;
+  bench) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}" "${apt_bench[@]}"); pip_pkgs=("${pip_demo[@]}") ;;
+  *) echo "usage: $0 [build|demo|test|bench|all]" >&2; exit 2 ;;
 esac
 
 as_root() {
