@@ -41,6 +41,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The bare gRPC-core server that bench/ measures gRPC-in throughput against (no forwarding).
+        .executableTarget(
+            name: "grpc-ceiling",
+            dependencies: ["DnsServiceBridge"],
+            path: "bench/GRPCCeiling"
+        ),
         .testTarget(
             name: "DnsServiceBridgeTests",
             dependencies: ["DnsServiceBridge"]
