@@ -49,7 +49,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DnsServiceBridgeTests",
-            dependencies: ["DnsServiceBridge"]
+            dependencies: [
+                "DnsServiceBridge",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
     ]
 )

@@ -43,7 +43,7 @@ public struct ForwardConfiguration: Sendable, Hashable {
     public var except: [String]
     /// How upstreams are ordered per query.
     public var policy: UpstreamPolicy
-    /// For `policy weighted`, one positive weight per upstream in `upstreams` order; empty otherwise.
+    /// For `policy weighted`, one weight per upstream in `upstreams` order (0: failover only); empty otherwise.
     public var weights: [Int]
     /// TLS for tls:// and grpc:// upstreams; `tls_servername` is its `serverName`.
     public var tls: TLSClientSettings

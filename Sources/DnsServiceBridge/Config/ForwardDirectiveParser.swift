@@ -1,8 +1,8 @@
 /// Reads `forward FROM TO... { options }` as CoreDNS's forward plugin does, plus our `least_conn`, `weighted`
 /// (with `weights`), `first` policies and per-upstream TLS server names.
 ///
-/// `weights W1 W2 ...` gives one positive integer per upstream, in order, after resolv.conf files are expanded;
-/// it requires `policy weighted`, and `policy weighted` without `weights` weighs every upstream 1.
+/// `weights W1 W2 ...` gives one integer from 0 per upstream (0: failover only; at least one positive), in order,
+/// after resolv.conf files are expanded; it requires `policy weighted`, and `policy weighted` without `weights` weighs every upstream 1.
 enum ForwardDirectiveParser {
     static let usage = "forward FROM TO... [{ options }]"
     static let options = [
@@ -143,7 +143,11 @@ enum ForwardDirectiveParser {
         }
         var weights: [Int] = []
         for argument in option.arguments {
-            weights.append(try OptionValue.integer(argument, for: "weight", in: 1...1_000_000, expected: "an integer from 1 to 1000000"))
+            // 0 is allowed: such an upstream only ever serves as failover.
+            weights.append(try OptionValue.integer(argument, for: "weight", in: 0...1_000_000, expected: "an integer from 0 to 1000000"))
+        }
+        guard weights.contains(where: { $0 > 0 }) else {
+            throw option.error("every weight is 0", expected: "at least one positive weight")
         }
         return weights
     }

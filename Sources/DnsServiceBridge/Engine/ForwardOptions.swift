@@ -28,6 +28,10 @@ public struct ForwardOptions: Sendable, Equatable {
     public var exchangeTimeout: TimeAmount = .seconds(2)
     /// proxy's `fail_timeout`: when set, a failed exchange itself counts against `maxFails` for this long.
     public var failTimeout: TimeAmount?
+    /// Reply codes that hand the query on to the next matching upstream set of the block (`next RCODE...`).
+    public var nextRcodes: Set<DNSResponseCode> = []
+    /// grpc's `fallthrough [ZONES]`: an NXDOMAIN for a name under one of these goes on to the next set.
+    public var fallthroughZones: [DNSName] = []
 
     public init() {}
 }

@@ -20,10 +20,25 @@ public final class Forwarder: Sendable {
         guard let question = query.question else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.formErr))
         }
-        guard let set = sets.first(where: { $0.matches(question.name) }) else {
+        let matching = sets.filter { $0.matches(question.name) }
+        guard !matching.isEmpty else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.refused))
         }
-        return set.forward(query, context: context)
+        return forward(query, name: question.name, through: matching[...], context: context)
+    }
+
+    /// The first set's reply, unless its `next`/`fallthrough` hands it to the following set (the last set's
+    /// reply always goes to the client, as in CoreDNS where `next` needs another forwarder after it).
+    private func forward(_ query: DNSMessage, name: DNSName, through sets: ArraySlice<UpstreamSet>,
+                         context: QueryContext) -> EventLoopFuture<DNSMessage> {
+        guard let set = sets.first else { return context.eventLoop.makeSucceededFuture(query.errorReply(.refused)) }
+        let rest = sets.dropFirst()
+        let reply = set.forward(query, context: context)
+        guard !rest.isEmpty else { return reply }
+        return reply.flatMap { [self] reply in
+            set.handsOn(reply, for: name) ? forward(query, name: name, through: rest, context: context)
+                : context.eventLoop.makeSucceededFuture(reply)
+        }
     }
 
     /// Stops health checks and closes every upstream connection.

@@ -23,7 +23,8 @@ final class UpstreamOrdering: Sendable {
         self.policy = policy
     }
 
-    func order(_ upstreams: [Upstream]) -> [Upstream] {
+    /// The order one query tries `upstreams` in; the first is preferred, the rest are its failover.
+    func order<Member: LoadBalanced>(_ upstreams: [Member]) -> [Member] {
         guard upstreams.count > 1 else { return upstreams }
         switch policy {
         case .random:
@@ -34,16 +35,19 @@ final class UpstreamOrdering: Sendable {
         case .sequential:
             return upstreams
         case .leastConnections:
-            return upstreams.shuffled().sorted { $0.inFlight < $1.inFlight }
+            // Counts move while we sort: read each once, so the comparison is consistent. Shuffling first
+            // breaks ties at random (the sort is stable).
+            return upstreams.shuffled().map { ($0, $0.inFlight) }.sorted { $0.1 < $1.1 }.map(\.0)
         case .weighted:
             return Self.weightedOrder(upstreams)
         }
     }
 
-    /// Draws without replacement, each draw proportional to the remaining weights; zero weights go last.
-    static func weightedOrder(_ upstreams: [Upstream]) -> [Upstream] {
+    /// Draws without replacement, each draw proportional to the remaining weights; zero weights go last, in
+    /// random order, so they only ever serve as failover.
+    static func weightedOrder<Member: LoadBalanced>(_ upstreams: [Member]) -> [Member] {
         var remaining = upstreams.filter { $0.weight > 0 }
-        var ordered: [Upstream] = []
+        var ordered: [Member] = []
         ordered.reserveCapacity(upstreams.count)
         while !remaining.isEmpty {
             let total = remaining.reduce(0) { $0 + $1.weight }

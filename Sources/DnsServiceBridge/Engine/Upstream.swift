@@ -3,13 +3,15 @@ import NIOCore
 import Synchronization
 
 /// One configured upstream: its transport, health and load, inside one upstream set.
-public final class Upstream: Sendable {
+public final class Upstream: Sendable, LoadBalanced {
     public let transport: any UpstreamExchanger
     let health: UpstreamHealth
     /// Relative share for the weighted policy.
     public let weight: Int
     private let inFlightCount = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
+    /// The transport's dropped-reply count already added to the metric.
+    private let droppedReported = Atomic<Int>(0)
     private let options: ForwardOptions
     private let metrics: ForwardMetrics
     private let logger: Logger
@@ -39,6 +41,7 @@ public final class Upstream: Sendable {
         metrics.requestSent(to: label)
         return transport.exchange(query, over: proto, deadline: deadline).always { [self] result in
             inFlightCount.subtract(1, ordering: .relaxed)
+            reportDroppedReplies()
             switch result {
             case .success(let reply):
                 metrics.responseReceived(from: label, rcode: reply.rcode, duration: .now() - started)
@@ -47,6 +50,13 @@ public final class Upstream: Sendable {
                 if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
             }
         }
+    }
+
+    /// Moves the transport's count of dropped (mismatched) replies into the metric.
+    private func reportDroppedReplies() {
+        let total = transport.droppedReplies
+        let reported = droppedReported.exchange(total, ordering: .relaxed)
+        for _ in 0..<max(0, total - reported) { metrics.replyDropped(from: label) }
     }
 
     /// CoreDNS's in-band check: `. IN NS` (or the configured name) over the upstream's own transport, every

@@ -1,8 +1,12 @@
 import NIOCore
 import Synchronization
 
-/// One upstream's health as CoreDNS's forward keeps it: consecutive failed checks, reset by any answer.
-/// With proxy's `fail_timeout`, failed exchanges also count, each for that long.
+/// One upstream's health as CoreDNS's forward keeps it: consecutive failed health checks, reset by any answer;
+/// `maxFails` of them mark it down (0: never down, never checked). With proxy's `fail_timeout`, failed
+/// exchanges also count, each for that long, so a burst of failures takes an upstream out for `fail_timeout`.
+///
+/// CoreDNS's code marks down on *more* than max_fails failed checks; we follow its documentation ("the number
+/// of subsequent failed health checks needed"), so the default 2 takes it out after the second failed check.
 final class UpstreamHealth: Sendable {
     private struct State {
         var failedChecks = 0
@@ -20,9 +24,10 @@ final class UpstreamHealth: Sendable {
     }
 
     /// Down means: no queries, unless every upstream is down (then one is sprayed at random).
-    var isDown: Bool {
+    var isDown: Bool { isDown(at: .now()) }
+
+    func isDown(at now: NIODeadline) -> Bool {
         guard maxFails > 0 else { return false }
-        let now = NIODeadline.now()
         return state.withLock { state in
             if let failTimeout {
                 state.recentFailures.removeAll { now - $0 >= failTimeout }
@@ -33,11 +38,19 @@ final class UpstreamHealth: Sendable {
 
     var failedChecks: Int { state.withLock { $0.failedChecks } }
 
+    /// Whether a health check loop is running.
+    var isChecking: Bool { state.withLock { $0.checking } }
+
     /// Records a failed exchange; returns true when a health check loop should start (none is running).
-    func exchangeFailed() -> Bool {
+    func exchangeFailed(at now: NIODeadline = .now()) -> Bool {
         guard maxFails > 0 else { return false }
         return state.withLock { state in
-            if failTimeout != nil { state.recentFailures.append(.now()) }
+            if let failTimeout {
+                state.recentFailures.removeAll { now - $0 >= failTimeout }
+                // Bounded: more than maxFails recent failures say nothing more.
+                if state.recentFailures.count >= maxFails { state.recentFailures.removeFirst() }
+                state.recentFailures.append(now)
+            }
             defer { state.checking = true }
             return !state.checking
         }
@@ -52,7 +65,8 @@ final class UpstreamHealth: Sendable {
                 state.checking = false
                 return false
             }
-            state.failedChecks += 1
+            // Saturates well above any max_fails, as CoreDNS guards its counter against overflow.
+            state.failedChecks = min(state.failedChecks + 1, Int(Int32.max))
             return true
         }
     }

@@ -38,6 +38,12 @@ public final class UpstreamSet: Sendable {
         name.isSubdomain(of: zone) && !except.contains { name.isSubdomain(of: $0) }
     }
 
+    /// Whether `reply` goes on to the next matching set instead of to the client (`next`, grpc's `fallthrough`).
+    public func handsOn(_ reply: DNSMessage, for name: DNSName) -> Bool {
+        if options.nextRcodes.contains(reply.rcode) { return true }
+        return reply.rcode == .nxDomain && options.fallthroughZones.contains { name.isSubdomain(of: $0) }
+    }
+
     /// Forwards one query and completes (on the context's loop) with the reply for the client: the upstream's
     /// answer, or SERVFAIL when every upstream failed or the deadline passed, or REFUSED over max_concurrent.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {

@@ -42,6 +42,8 @@ enum UpstreamSetFactory {
         options.healthCheckRecursionDesired = config.healthCheck.recursionDesired
         options.maxConcurrent = config.maxConcurrent
         options.failFastWhenAllDown = config.failfastAllUnhealthyUpstreams
+        options.nextRcodes = Set(config.nextRcodes.map { DNSResponseCode(rawValue: UInt16(clamping: $0)) })
+        options.fallthroughZones = (config.fallthroughZones ?? []).compactMap { try? DNSName($0) }
         if let legacy = config.legacyProxy {
             // proxy counts failed exchanges themselves, each for fail_timeout; without `spray` it gives up
             // when every upstream is down instead of trying one at random.

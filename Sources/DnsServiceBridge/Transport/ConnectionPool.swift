@@ -19,9 +19,14 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
         self.maxIdle = maxIdle
     }
 
+    /// How often a transport sweeps its pools: idle connections are closed between `expire` and 1.5 x `expire`
+    /// after their last use (never more often than every 100ms).
+    static func sweepInterval(expire: TimeAmount) -> TimeAmount {
+        max(.nanoseconds(expire.nanoseconds / 2), .milliseconds(100))
+    }
+
     /// The oldest idle connection still fresh and open, closing the stale ones passed on the way.
-    func take() -> Connection? {
-        let now = NIODeadline.now()
+    func take(now: NIODeadline = .now()) -> Connection? {
         var stale: [Connection] = []
         let found = idle.withLock { queue -> Connection? in
             while let first = queue.popFirst() {
@@ -35,18 +40,17 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
     }
 
     /// Returns a connection after a successful exchange.
-    func put(_ connection: Connection) {
+    func put(_ connection: Connection, now: NIODeadline = .now()) {
         let rejected = idle.withLock { queue -> Connection? in
             if maxIdle > 0 && queue.count >= maxIdle { return connection }
-            queue.append(Idle(connection: connection, since: .now()))
+            queue.append(Idle(connection: connection, since: now))
             return nil
         }
         rejected?.close()
     }
 
     /// Closes the connections idle longer than `expire`; the transport calls it on a timer.
-    func closeExpired() {
-        let now = NIODeadline.now()
+    func closeExpired(now: NIODeadline = .now()) {
         let expired = idle.withLock { queue -> [Connection] in
             var expired: [Connection] = []
             while let first = queue.first, now - first.since >= expire || !first.connection.isOpen {
@@ -66,6 +70,7 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
         all.forEach { $0.close() }
     }
 
+    /// Idle connections now.
     var count: Int { idle.withLock { $0.count } }
 
     /// One exchange on a pooled connection, or a new one from `dial`. A pooled connection that turns out

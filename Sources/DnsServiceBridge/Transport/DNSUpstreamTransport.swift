@@ -23,7 +23,8 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         let tcpPool = ConnectionPool<StreamUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)
         self.udpPool = udpPool
         self.tcpPool = tcpPool
-        expiryTimer = group.any().scheduleRepeatedTask(initialDelay: expire, delay: expire) { _ in
+        let sweep = ConnectionPool<StreamUpstreamConnection>.sweepInterval(expire: expire)
+        expiryTimer = group.any().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
             udpPool.closeExpired()
             tcpPool.closeExpired()
         }
@@ -49,6 +50,8 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         }
         return reply.map { $0.withID(clientID) }
     }
+
+    public var droppedReplies: Int { counters.mismatchedReplies.load(ordering: .relaxed) }
 
     public var idleConnections: Int { udpPool.count + tcpPool.count }
 

@@ -27,7 +27,8 @@ public final class DoTUpstreamTransport: UpstreamExchanger {
         self.connectTimeout = connectTimeout
         let pool = ConnectionPool<StreamUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)
         self.pool = pool
-        expiryTimer = group.any().scheduleRepeatedTask(initialDelay: expire, delay: expire) { _ in
+        let sweep = ConnectionPool<StreamUpstreamConnection>.sweepInterval(expire: expire)
+        expiryTimer = group.any().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
             pool.closeExpired()
         }
     }
@@ -47,6 +48,8 @@ public final class DoTUpstreamTransport: UpstreamExchanger {
             }
         }.map { $0.withID(clientID) }
     }
+
+    public var droppedReplies: Int { counters.mismatchedReplies.load(ordering: .relaxed) }
 
     public var idleConnections: Int { pool.count }
 

@@ -50,6 +50,8 @@ public final class GRPCUpstreamTransport: UpstreamExchanger {
         }
     }
 
+    public var droppedReplies: Int { counters.mismatchedReplies.load(ordering: .relaxed) }
+
     public var idleConnections: Int { channel.isReady ? 1 : 0 }
 
     public func close() { channel.close() }

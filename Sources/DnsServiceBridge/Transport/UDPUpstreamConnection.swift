@@ -97,7 +97,10 @@ final class UDPExchangeHandler: ChannelInboundHandler {
             counters.unexpectedReplies.add(1, ordering: .relaxed)
             return
         }
-        guard let reply = try? DNSMessage(bytes: Array(envelope.data.readableBytesView)),
+        // The socket is connected, so the kernel already filters by source; checked again so that a reply is
+        // never accepted from anywhere but the upstream, whatever the socket layer does.
+        guard envelope.remoteAddress == upstream,
+              let reply = try? DNSMessage(bytes: Array(envelope.data.readableBytesView)),
               reply.isAnswer(to: pending.query) else {
             counters.mismatchedReplies.add(1, ordering: .relaxed)
             return

@@ -10,6 +10,9 @@ public protocol UpstreamExchanger: AnyObject, Sendable {
     func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
         -> EventLoopFuture<DNSMessage>
 
+    /// Replies dropped since start because they did not match their query (source, ID, question, or not DNS).
+    var droppedReplies: Int { get }
+
     /// Idle pooled connections (or 1 for a connected gRPC channel), for metrics.
     var idleConnections: Int { get }
 
