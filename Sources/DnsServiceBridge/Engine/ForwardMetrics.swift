@@ -2,44 +2,49 @@ import Metrics
 import NIOCore
 import Synchronization
 
-/// The forwarder's metrics under CoreDNS's names, through swift-metrics. Labelled handles are cached so the
-/// hot path does one dictionary lookup under a lock instead of a factory call.
+/// The forwarder's metrics under CoreDNS's current names, through swift-metrics: `coredns_forward_*` for
+/// `forward` (and `proxy`) sets, `coredns_grpc_*` for `grpc` sets, as CoreDNS's plugin/pkg/proxy names them
+/// per plugin. Labelled handles are cached so the hot path does one dictionary lookup under a lock instead of
+/// a factory call.
 public final class ForwardMetrics: Sendable {
-    /// The plugin name in CoreDNS's `coredns_proxy_*` metrics (`forward` or `grpc`).
-    public let proxyName: String
+    /// The plugin whose names the metrics carry (`forward` or `grpc`).
+    public let plugin: String
     private let requests = LabelledCache<Counter>()
     private let responses = LabelledCache<Counter>()
     private let durations = LabelledCache<Timer>()
     private let healthFailures = LabelledCache<Counter>()
+    // CoreDNS has these two for forward only; grpc sets count under the same names.
     private let brokenCounter = Counter(label: "coredns_forward_healthcheck_broken_total")
     private let rejectsCounter = Counter(label: "coredns_forward_max_concurrent_rejects_total")
 
-    public init(proxyName: String) {
-        self.proxyName = proxyName
+    /// Metrics named after `plugin`: "grpc" for grpc sets, anything else counts as "forward".
+    public init(plugin: String) {
+        self.plugin = plugin == "grpc" ? "grpc" : "forward"
     }
 
     func requestSent(to upstream: String) {
-        requests.get([upstream]) {
-            Counter(label: "coredns_forward_requests_total", dimensions: [("to", upstream)])
+        requests.get([upstream]) { [plugin] in
+            Counter(label: "coredns_\(plugin)_requests_total", dimensions: [("to", upstream)])
         }.increment()
     }
 
     func responseReceived(from upstream: String, rcode: DNSResponseCode, duration: TimeAmount) {
         let code = rcode.description
-        responses.get([upstream, code]) {
-            Counter(label: "coredns_forward_responses_total", dimensions: [("to", upstream), ("rcode", code)])
+        responses.get([upstream, code]) { [plugin] in
+            Counter(label: "coredns_\(plugin)_responses_total", dimensions: [("rcode", code), ("to", upstream)])
         }.increment()
-        durations.get([upstream, code]) { [proxyName] in
-            Timer(label: "coredns_proxy_request_duration_seconds",
-                  dimensions: [("proxy_name", proxyName), ("to", upstream), ("rcode", code)],
+        // The grpc plugin's histogram has no rcode label.
+        let durationKey = plugin == "grpc" ? [upstream] : [upstream, code]
+        durations.get(durationKey) { [plugin] in
+            Timer(label: "coredns_\(plugin)_request_duration_seconds",
+                  dimensions: plugin == "grpc" ? [("to", upstream)] : [("to", upstream), ("rcode", code)],
                   preferredDisplayUnit: .seconds)
         }.recordNanoseconds(duration.nanoseconds)
     }
 
     func healthCheckFailed(for upstream: String) {
-        healthFailures.get([upstream]) { [proxyName] in
-            Counter(label: "coredns_proxy_healthcheck_failures_total",
-                    dimensions: [("proxy_name", proxyName), ("to", upstream)])
+        healthFailures.get([upstream]) { [plugin] in
+            Counter(label: "coredns_\(plugin)_healthcheck_failures_total", dimensions: [("to", upstream)])
         }.increment()
     }
 
