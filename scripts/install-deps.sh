@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
 # build: gRPC core, protobuf-c and OpenSSL headers for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
-# test:  demo + pytest, prometheus_client.
+# test:  demo + pytest, prometheus_client, grpcio-health-checking.
 # bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
 # apt-get update runs at most once, and only when a Debian package is missing. Python packages go to $PYTHON
 # (default python3) with `python3 -m pip`.
@@ -17,10 +17,10 @@ apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev pkg-conf
 apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
 pip_demo=(grpcio grpcio-tools dnspython)
-pip_test=(pytest prometheus_client)
+pip_test=(pytest prometheus_client grpcio-health-checking)
 # What each pip package is imported as, to check for it.
 declare -A import_name=([grpcio]=grpc [grpcio-tools]=grpc_tools [dnspython]=dns [pytest]=pytest
-                        [prometheus_client]=prometheus_client)
+                        [prometheus_client]=prometheus_client [grpcio-health-checking]=grpc_health)
 
 case "$what" in
   build) apt_pkgs=("${apt_build[@]}"); pip_pkgs=() ;;

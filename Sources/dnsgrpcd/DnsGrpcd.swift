@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 @main
 struct DnsGrpcd: AsyncParsableCommand {
@@ -67,26 +68,37 @@ struct DnsGrpcd: AsyncParsableCommand {
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
 
+        // Before any metric handle exists: swift-metrics hands out no-op handles until it is bootstrapped.
+        _ = PrometheusMetrics.bootstrap()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let instance: ServerInstance
+        let state = ServiceState()
+        let endpoints: OperationsEndpoints
         do {
-            instance = try await ServerInstance.start(configuration, group: group, logger: logger,
-                                                      overrides: overrides)
+            endpoints = try await OperationsEndpoints.start(configuration, state: state, group: group, logger: logger)
         } catch {
             try? await group.shutdownGracefully()
             Self.fail("\(error)")
         }
-        for address in instance.listening { logger.info("listening on \(address)") }
+        let instance: ServerInstance
+        do {
+            instance = try await ServerInstance.start(configuration, group: group, logger: logger,
+                                                      overrides: overrides, state: state)
+        } catch {
+            await endpoints.close()
+            try? await group.shutdownGracefully()
+            Self.fail("\(error)")
+        }
+        state.serving(readiness: { instance.upstreamsReady })
+        for address in instance.listening + endpoints.listening { logger.info("listening on \(address)") }
         logger.info("dnsgrpcd started", metadata: ["grpc-core": "\(gRPCCoreVersion())"])
 
-        for await event in SignalWaiter.events() {
-            if case .stop(let signal) = event {
-                logger.info("stopping", metadata: ["signal": "\(signal)"])
-                break
-            }
+        let daemon = DaemonService(instance: instance, endpoints: endpoints, state: state, gracePeriod: grace,
+                                   logger: logger) { [logger] in
             logger.notice("SIGHUP received; reload is not configured")
         }
-        await instance.stop(gracePeriod: grace)
+        let services = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
         try await group.shutdownGracefully()
         logger.info("stopped")
     }

@@ -6,25 +6,17 @@ import Glibc
 import Darwin
 #endif
 
-/// Delivers SIGTERM/SIGINT (stop) and SIGHUP (reload) as an async sequence, instead of default handling.
-struct SignalWaiter {
-    enum Event: Sendable { case stop(Int32), reload }
-
-    static func events() -> AsyncStream<Event> {
+/// Delivers SIGHUP (reload) as an async sequence instead of its default action (exit). SIGTERM and SIGINT
+/// belong to swift-service-lifecycle's graceful shutdown.
+enum SignalWaiter {
+    static func reloads() -> AsyncStream<Void> {
         AsyncStream { continuation in
-            let queue = DispatchQueue(label: "dnsgrpcd.signals")
-            var sources: [any DispatchSourceSignal] = []
-            for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                source.setEventHandler {
-                    continuation.yield(signalNumber == SIGHUP ? .reload : .stop(signalNumber))
-                }
-                source.resume()
-                sources.append(source)
-            }
-            nonisolated(unsafe) let keep = sources
-            continuation.onTermination = { _ in keep.forEach { $0.cancel() } }
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "dnsgrpcd.sighup"))
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            nonisolated(unsafe) let keep = source
+            continuation.onTermination = { _ in keep.cancel() }
         }
     }
 }

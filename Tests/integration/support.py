@@ -476,6 +476,150 @@ def dig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float
     return DigResult(status.group(1), rr_set(msg.answer), rr_set(msg.authority), done.stdout)
 
 
+# --- operations endpoints: /metrics, /health, /ready, grpc.health.v1 --------------------------------------------------
+
+def http_get(addr: str, path: str, timeout: float = 2.0) -> tuple[int, str]:
+    """(status, body) of GET http://addr/path; raises OSError when nothing answers."""
+    import http.client
+    host, port = split_hostport(addr)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def wait_for_http(addr: str, path: str, status: int, timeout: float = READY_TIMEOUT,
+                  proc: Process | None = None) -> str:
+    """Polls GET addr/path until it answers `status`; returns the body. Fails early if `proc` exits."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise ProcessError(f"{proc.name} exited with {proc.popen.returncode}\n{proc.describe()}")
+        try:
+            got, body = http_get(addr, path)
+            if got == status:
+                return body
+            last = f"{got} {body!r}"
+        except OSError as e:
+            last = repr(e)
+        time.sleep(0.1)
+    extra = f"\n{proc.describe()}" if proc is not None else ""
+    raise ProcessError(f"http://{addr}{path} did not answer {status} within {timeout}s (last: {last}){extra}")
+
+
+class Metrics:
+    """One scrape of /metrics, parsed with prometheus_client's parser (so a format error fails the test)."""
+
+    def __init__(self, text: str):
+        from prometheus_client.parser import text_string_to_metric_families
+        self.text = text
+        self.families = {family.name: family for family in text_string_to_metric_families(text)}
+        self.samples = [sample for family in self.families.values() for sample in family.samples]
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sum of the samples called `name` whose labels include `labels` (0 when there is none)."""
+        return sum(s.value for s in self.samples
+                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+    def labelsets(self, name: str) -> list[dict[str, str]]:
+        return [dict(s.labels) for s in self.samples if s.name == name]
+
+
+def scrape(addr: str) -> Metrics:
+    status, body = http_get(addr, "/metrics")
+    if status != 200:
+        raise AssertionError(f"/metrics on {addr} answered {status}: {body[:500]}")
+    return Metrics(body)
+
+
+def wait_for_metric(addr: str, name: str, minimum: float, timeout: float = 15.0, **labels: str) -> Metrics:
+    """Scrapes until `name{labels}` reaches `minimum` (for counters that background work moves)."""
+    deadline = time.monotonic() + timeout
+    metrics = scrape(addr)
+    while metrics.value(name, **labels) < minimum:
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{name}{labels} stayed at {metrics.value(name, **labels)} < {minimum} "
+                                 f"for {timeout}s")
+        time.sleep(0.2)
+        metrics = scrape(addr)
+    return metrics
+
+
+class SlowDnsServer:
+    """A UDP DNS upstream inside the test process that answers every query with A 192.0.2.1 after `delay` seconds.
+
+    Use as a context manager; it stops (and joins its threads, bounded) on exit."""
+
+    def __init__(self, delay: float, host: str = "127.0.0.1"):
+        import threading
+        self.delay = delay
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
+        self.addr = join_hostport(host, self.sock.getsockname()[1])
+        self.queries = 0
+        self._stop = threading.Event()
+        self._timers: list = []
+        self._thread = threading.Thread(target=self._serve, name=f"slow-dns-{self.addr}", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import threading
+        import dns.message
+        import dns.rrset
+        while not self._stop.is_set():
+            try:
+                wire, client = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                query = dns.message.from_wire(wire)
+            except Exception:  # noqa: BLE001 - not DNS: ignore, like a server would
+                continue
+            self.queries += 1
+            reply = dns.message.make_response(query)
+            name = query.question[0].name
+            reply.answer.append(dns.rrset.from_text(name, 60, "IN", "A", "192.0.2.1"))
+            timer = threading.Timer(self.delay, self._send, args=(reply.to_wire(), client))
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+
+    def _send(self, wire: bytes, client) -> None:
+        try:
+            self.sock.sendto(wire, client)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        for timer in self._timers:
+            timer.cancel()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+    def __enter__(self) -> "SlowDnsServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def grpc_health_check(addr: str, service: str = "", timeout: float = 5.0):
+    """grpc.health.v1.Health/Check through grpcio-health-checking: the response's status (an enum value)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    with grpc.insecure_channel(addr, options=CHANNEL_OPTIONS) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout).status
+
+
 # --- command line for shell scripts --------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,6 +78,7 @@ struct ForwardAttempt: Sendable {
                 case .success(let reply):
                     promise.succeed(reply)
                 case .failure(let error):
+                    context.failure?.record("\(error)")
                     logger.debug("trying the next upstream", metadata: ["upstream": "\(upstream.label)",
                                                                        "error": "\(error)"])
                     var next = progress
@@ -88,6 +89,8 @@ struct ForwardAttempt: Sendable {
     }
 
     private func servfail(_ promise: EventLoopPromise<DNSMessage>, _ reason: String) {
+        // The last upstream error says more than "every upstream failed"; keep it when there is one.
+        if context.failure?.reason == nil || reason != "every upstream failed" { context.failure?.record(reason) }
         logger.debug("answering SERVFAIL", metadata: ["name": "\(query.question?.name.description ?? "-")",
                                                       "reason": "\(reason)"])
         promise.succeed(query.errorReply(.servFail))

@@ -2,55 +2,61 @@ import Metrics
 import NIOCore
 import Synchronization
 
-/// The forwarder's metrics under CoreDNS's names, through swift-metrics. Labelled handles are cached so the
-/// hot path does one dictionary lookup under a lock instead of a factory call.
+/// The forwarder's metrics under CoreDNS's current names, through swift-metrics: `coredns_forward_*` for
+/// `forward` (and `proxy`) sets, `coredns_grpc_*` for `grpc` sets, as CoreDNS's plugin/pkg/proxy names them
+/// per plugin. Labelled handles are cached so the hot path does one dictionary lookup under a lock instead of
+/// a factory call.
 public final class ForwardMetrics: Sendable {
-    /// The plugin name in CoreDNS's `coredns_proxy_*` metrics (`forward` or `grpc`).
-    public let proxyName: String
+    /// The plugin whose names the metrics carry (`forward` or `grpc`).
+    public let plugin: String
     private let requests = LabelledCache<Counter>()
     private let responses = LabelledCache<Counter>()
     private let durations = LabelledCache<Timer>()
     private let healthFailures = LabelledCache<Counter>()
     private let dropped = LabelledCache<Counter>()
+    // CoreDNS has these two for forward only; grpc sets count under the same names.
     private let brokenCounter: Counter
     private let rejectsCounter: Counter
     private let factory: any MetricsFactory
 
+    /// Metrics named after `plugin`: "grpc" for grpc sets, anything else counts as "forward".
     /// - Parameter factory: where the handles come from; the process-wide backend unless a test passes its own.
-    public init(proxyName: String, factory: any MetricsFactory = MetricsSystem.factory) {
-        self.proxyName = proxyName
+    public init(plugin: String, factory: any MetricsFactory = MetricsSystem.factory) {
+        self.plugin = plugin == "grpc" ? "grpc" : "forward"
         self.factory = factory
         brokenCounter = Counter(label: "coredns_forward_healthcheck_broken_total", factory: factory)
         rejectsCounter = Counter(label: "coredns_forward_max_concurrent_rejects_total", factory: factory)
     }
 
     func requestSent(to upstream: String) {
-        requests.get([upstream]) { [factory] in
-            Counter(label: "coredns_forward_requests_total", dimensions: [("to", upstream)], factory: factory)
+        requests.get([upstream]) { [plugin, factory] in
+            Counter(label: "coredns_\(plugin)_requests_total", dimensions: [("to", upstream)], factory: factory)
         }.increment()
     }
 
     func responseReceived(from upstream: String, rcode: DNSResponseCode, duration: TimeAmount) {
         let code = rcode.description
-        responses.get([upstream, code]) { [factory] in
-            Counter(label: "coredns_forward_responses_total", dimensions: [("to", upstream), ("rcode", code)],
+        responses.get([upstream, code]) { [plugin, factory] in
+            Counter(label: "coredns_\(plugin)_responses_total", dimensions: [("rcode", code), ("to", upstream)],
                     factory: factory)
         }.increment()
-        durations.get([upstream, code]) { [proxyName, factory] in
-            Timer(label: "coredns_proxy_request_duration_seconds",
-                  dimensions: [("proxy_name", proxyName), ("to", upstream), ("rcode", code)],
+        // The grpc plugin's histogram has no rcode label.
+        let durationKey = plugin == "grpc" ? [upstream] : [upstream, code]
+        durations.get(durationKey) { [plugin, factory] in
+            Timer(label: "coredns_\(plugin)_request_duration_seconds",
+                  dimensions: plugin == "grpc" ? [("to", upstream)] : [("to", upstream), ("rcode", code)],
                   preferredDisplayUnit: .seconds, factory: factory)
         }.recordNanoseconds(duration.nanoseconds)
     }
 
     func healthCheckFailed(for upstream: String) {
-        healthFailures.get([upstream]) { [proxyName, factory] in
-            Counter(label: "coredns_proxy_healthcheck_failures_total",
-                    dimensions: [("proxy_name", proxyName), ("to", upstream)], factory: factory)
+        healthFailures.get([upstream]) { [plugin, factory] in
+            Counter(label: "coredns_\(plugin)_healthcheck_failures_total", dimensions: [("to", upstream)],
+                    factory: factory)
         }.increment()
     }
 
-    /// Every upstream was down and one was picked at random (spraying), or the query failed fast.
+    /// Every upstream was down, so one was sprayed at random (or SERVFAIL with failfast).
     func allUpstreamsDown() { brokenCounter.increment() }
 
     /// A query was REFUSED because `max_concurrent` queries were already in flight.
@@ -59,9 +65,9 @@ public final class ForwardMetrics: Sendable {
     /// A reply that did not match its query (ID, question or garbage) was dropped; beyond CoreDNS, which has
     /// no such metric, so spoofing attempts are visible.
     func replyDropped(from upstream: String) {
-        dropped.get([upstream]) { [proxyName, factory] in
+        dropped.get([upstream]) { [plugin, factory] in
             Counter(label: "dnsgrpcd_forward_dropped_replies_total",
-                    dimensions: [("proxy_name", proxyName), ("to", upstream)], factory: factory)
+                    dimensions: [("plugin", plugin), ("to", upstream)], factory: factory)
         }.increment()
     }
 }

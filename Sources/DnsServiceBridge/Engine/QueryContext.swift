@@ -7,10 +7,13 @@ public struct QueryContext: Sendable {
     public var transport: ClientTransport
     /// The event loop the reply future completes on.
     public var eventLoop: any EventLoop
+    /// Where the forwarder notes why it failed, when an `errors` plugin asked (nil otherwise).
+    public var failure: QueryFailureNote?
 
     public init(client: String?, transport: ClientTransport, eventLoop: any EventLoop) {
         self.client = client
         self.transport = transport
         self.eventLoop = eventLoop
+        self.failure = nil
     }
 }

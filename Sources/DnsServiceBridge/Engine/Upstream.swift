@@ -12,6 +12,7 @@ public final class Upstream: Sendable, LoadBalanced {
     private let stopped = Atomic<Bool>(false)
     /// The transport's dropped-reply count already added to the metric.
     private let droppedReported = Atomic<Int>(0)
+    private let answered = Atomic<Bool>(false)
     private let options: ForwardOptions
     private let metrics: ForwardMetrics
     private let logger: Logger
@@ -26,10 +27,16 @@ public final class Upstream: Sendable, LoadBalanced {
         self.metrics = metrics
         self.logger = logger
         health = UpstreamHealth(maxFails: options.maxFails, failTimeout: options.failTimeout)
+        let label = transport.label
+        metricsLabel = label.firstRange(of: "://").map { String(label[$0.upperBound...]) } ?? label
     }
 
     public var label: String { transport.label }
+    /// The `to` label of metrics: `HOST:PORT` without the transport's scheme, as CoreDNS labels upstreams.
+    public let metricsLabel: String
     public var isDown: Bool { health.isDown }
+    /// Whether the upstream has answered anything since start (readiness).
+    public var hasAnswered: Bool { answered.load(ordering: .relaxed) }
     /// Queries being exchanged with this upstream now (least_conn).
     public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
 
@@ -38,13 +45,14 @@ public final class Upstream: Sendable, LoadBalanced {
         -> EventLoopFuture<DNSMessage> {
         inFlightCount.add(1, ordering: .relaxed)
         let started = NIODeadline.now()
-        metrics.requestSent(to: label)
+        metrics.requestSent(to: metricsLabel)
         return transport.exchange(query, over: proto, deadline: deadline).always { [self] result in
             inFlightCount.subtract(1, ordering: .relaxed)
             reportDroppedReplies()
             switch result {
             case .success(let reply):
-                metrics.responseReceived(from: label, rcode: reply.rcode, duration: .now() - started)
+                answered.store(true, ordering: .relaxed)
+                metrics.responseReceived(from: metricsLabel, rcode: reply.rcode, duration: .now() - started)
             case .failure(let error):
                 logger.debug("exchange failed", metadata: ["upstream": "\(label)", "error": "\(error)"])
                 if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
@@ -56,7 +64,7 @@ public final class Upstream: Sendable, LoadBalanced {
     private func reportDroppedReplies() {
         let total = transport.droppedReplies
         let reported = droppedReported.exchange(total, ordering: .relaxed)
-        for _ in 0..<max(0, total - reported) { metrics.replyDropped(from: label) }
+        for _ in 0..<max(0, total - reported) { metrics.replyDropped(from: metricsLabel) }
     }
 
     /// CoreDNS's in-band check: `. IN NS` (or the configured name) over the upstream's own transport, every
@@ -74,11 +82,32 @@ public final class Upstream: Sendable, LoadBalanced {
             let deadline = NIODeadline.now() + min(options.exchangeTimeout, options.healthCheckInterval * 2)
             transport.exchange(query, over: proto, deadline: deadline).whenComplete { [self] result in
                 let healthy = (try? result.get()) != nil
-                if !healthy { metrics.healthCheckFailed(for: label) }
+                if healthy { answered.store(true, ordering: .relaxed) }
+                if !healthy { metrics.healthCheckFailed(for: metricsLabel) }
                 if health.checked(healthy: healthy) {
                     scheduleHealthCheck(after: options.healthCheckInterval)
                 } else {
                     logger.info("upstream healthy again", metadata: ["upstream": "\(label)"])
+                }
+            }
+        }
+    }
+
+    /// For readiness: asks the health-check question every interval until the upstream answers once (or the
+    /// upstream stops). Unlike health checks, these failures do not count towards `max_fails`.
+    func probeUntilAnswered(after delay: TimeAmount = .zero) {
+        guard !stopped.load(ordering: .relaxed), !hasAnswered else { return }
+        group.any().scheduleTask(in: delay) { [self] in
+            let query = DNSMessage.query(name: options.healthCheckName, type: .ns,
+                                         id: UInt16.random(in: .min ... .max),
+                                         recursionDesired: options.healthCheckRecursionDesired)
+            let proto: ExchangeProtocol = options.forceTCP ? .tcp : .udp
+            let deadline = NIODeadline.now() + min(options.exchangeTimeout, options.healthCheckInterval * 2)
+            transport.exchange(query, over: proto, deadline: deadline).whenComplete { [self] result in
+                if (try? result.get()) != nil {
+                    answered.store(true, ordering: .relaxed)
+                } else {
+                    probeUntilAnswered(after: max(options.healthCheckInterval, .milliseconds(100)))
                 }
             }
         }

@@ -32,11 +32,14 @@ public final class DNSListener: Sendable {
     }
 
     private let channels: [any Channel]
+    /// The TCP/DoT accepting sockets (the last channel when there is one).
+    private let acceptingChannels: [any Channel]
     /// The bound addresses (with the actual ports when port 0 was asked for): UDP first, then the stream socket.
     public let boundAddresses: [SocketAddress]
 
-    private init(channels: [any Channel]) {
+    private init(channels: [any Channel], acceptingChannels: [any Channel]) {
         self.channels = channels
+        self.acceptingChannels = acceptingChannels
         boundAddresses = channels.compactMap(\.localAddress)
     }
 
@@ -44,6 +47,7 @@ public final class DNSListener: Sendable {
     public static func bind(host: String, port: Int, settings: Settings, handler: any QueryHandler,
                             group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
         var channels: [any Channel] = []
+        var accepting: [any Channel] = []
         do {
             var port = port
             if settings.udp && settings.tls == nil {
@@ -55,14 +59,16 @@ public final class DNSListener: Sendable {
                 }
             }
             if settings.tcp || settings.tls != nil {
-                channels.append(try await bindStream(host: host, port: port, settings: settings, handler: handler,
-                                                     group: group))
+                let stream = try await bindStream(host: host, port: port, settings: settings, handler: handler,
+                                                  group: group)
+                channels.append(stream)
+                accepting.append(stream)
             }
         } catch {
             for channel in channels { try? await channel.close() }
             throw error
         }
-        return DNSListener(channels: channels)
+        return DNSListener(channels: channels, acceptingChannels: accepting)
     }
 
     private static func bindUDP(host: String, port: Int, settings: Settings, handler: any QueryHandler,
@@ -110,6 +116,11 @@ public final class DNSListener: Sendable {
             }
             .bind(host: host, port: port)
             .get()
+    }
+
+    /// Stops accepting TCP/DoT connections; UDP sockets and accepted connections keep serving (shutdown).
+    public func stopAccepting() async {
+        for channel in acceptingChannels { try? await channel.close() }
     }
 
     /// Stops listening; connections already accepted finish their queries.

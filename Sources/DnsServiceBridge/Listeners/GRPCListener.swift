@@ -8,8 +8,10 @@ public final class GRPCListener: Sendable {
     public let boundAddresses: [String]
 
     /// Binds every address (port 0 picks one) with its security; serving starts with `start()`.
+    /// `isServing` is what the gRPC health service (`grpc.health.v1.Health/Check`) reports.
     public init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
-                group: any EventLoopGroup, logger: Logger) throws(GRPCServerError) {
+                group: any EventLoopGroup, logger: Logger,
+                isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let counters = ListenerCounters.shared
         server = GRPCServer(methods: [
             DnsServiceMethod.query: { request, responder in
@@ -18,14 +20,19 @@ public final class GRPCListener: Sendable {
                     query = try GRPCRequestError.query(from: request)
                 } catch {
                     counters.malformedGRPC.add(1, ordering: .relaxed)
+                    BridgeMetrics.grpcStatusReturned("INVALID_ARGUMENT", method: DnsServiceMethod.query)
                     logger.debug("refused gRPC request", metadata: ["error": "\(error)"])
                     responder.fail(.invalidArgument, "\(error)")
                     return
                 }
                 let context = QueryContext(client: nil, transport: .grpc, eventLoop: group.any())
                 handler.handle(query, context: context).whenSuccess { reply in
+                    BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                     responder.reply(DnsPacketCodec.encode(reply.bytes))
                 }
+            },
+            GRPCHealthService.checkMethod: { request, responder in
+                GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
         ])
         var bound: [String] = []

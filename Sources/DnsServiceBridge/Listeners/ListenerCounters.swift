@@ -13,4 +13,6 @@ public final class ListenerCounters: Sendable {
     public let formErrReplies = Atomic<Int>(0)
     /// TCP connections closed for a bad frame, idleness or the connection limit.
     public let closedTCP = Atomic<Int>(0)
+    /// TLS handshakes with DoT clients that failed.
+    public let tlsHandshakeFailures = Atomic<Int>(0)
 }

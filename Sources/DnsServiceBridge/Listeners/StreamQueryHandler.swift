@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// Answers DNS queries on one TCP or DoT connection (RFC 7766): pipelined queries are answered as each
 /// completes, possibly out of order. Bounded: at most `maxPipelined` in flight before reading pauses.
@@ -91,6 +92,7 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case NIOSSLError.handshakeFailed = error { counters.tlsHandshakeFailures.add(1, ordering: .relaxed) }
         counters.closedTCP.add(1, ordering: .relaxed)
         context.close(promise: nil)
     }

@@ -12,5 +12,10 @@ struct ListenerKey: Hashable, Sendable, CustomStringConvertible {
         bindHost.contains(":") ? "[\(bindHost)]:\(port)" : "\(bindHost):\(port)"
     }
 
+    /// The `server` label of CoreDNS's metrics: `dns://:53`, `dns://127.0.0.1:53`, `grpc://[::1]:443`.
+    var metricsLabel: String {
+        "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
     var description: String { "\(scheme)://\(host.isEmpty ? "*" : host):\(port)" }
 }

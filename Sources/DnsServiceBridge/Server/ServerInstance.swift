@@ -8,21 +8,43 @@ public final class ServerInstance: Sendable {
     private let dnsListeners: [DNSListener]
     private let grpcListeners: [GRPCListener]
     private let forwarders: [Forwarder]
+    private let inFlight: InFlightQueries
+    private let collector: MetricsCollectors.Token
+    private let logger: Logger
     /// What is listening, for logs: `dns://127.0.0.1:5353`, `grpc://[::]:443`.
     public let listening: [String]
 
     private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], forwarders: [Forwarder],
-                 listening: [String]) {
+                 inFlight: InFlightQueries, logger: Logger, listening: [String]) {
         self.dnsListeners = dnsListeners
         self.grpcListeners = grpcListeners
         self.forwarders = forwarders
+        self.inFlight = inFlight
+        self.logger = logger
         self.listening = listening
+        collector = MetricsCollectors.shared.add {
+            BridgeMetrics.collectListenerCounters()
+            BridgeMetrics.collectUpstreams(forwarders)
+        }
     }
 
+    /// Readiness: every upstream set has an upstream that answered since start and is not down now.
+    public var upstreamsReady: Bool {
+        forwarders.allSatisfy { forwarder in
+            forwarder.sets.allSatisfy { set in set.upstreams.contains { $0.hasAnswered && !$0.isDown } }
+        }
+    }
+
+    /// Queries (DNS and gRPC) being answered now.
+    public var queriesInFlight: Int { inFlight.current }
+
     /// Builds every block's chain and binds every listener; on any failure, what was started is stopped.
+    /// `state` tells the gRPC health service whether to say SERVING.
     public static func start(_ configuration: Configuration, group: MultiThreadedEventLoopGroup,
-                             logger: Logger, overrides: EngineOverrides = EngineOverrides()) async throws(StartupError)
+                             logger: Logger, overrides: EngineOverrides = EngineOverrides(),
+                             state: ServiceState? = nil) async throws(StartupError)
         -> ServerInstance {
+        let inFlight = InFlightQueries()
         var forwarders: [Forwarder] = []
         var routes: [ListenerKey: [ZoneRouter.Route]] = [:]
         var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
@@ -59,7 +81,9 @@ public final class ServerInstance: Sendable {
         var listening: [String] = []
         do throws(StartupError) {
             for key in order {
-                let router = ZoneRouter(routes: routes[key] ?? [])
+                let router = QueryGate(
+                    next: ZoneRouter(routes: routes[key] ?? [], metrics: ServerMetrics(server: key.metricsLabel)),
+                    inFlight: inFlight)
                 let tls = tlsByKey[key]
                 switch key.scheme {
                 case .dns, .tls:
@@ -87,7 +111,8 @@ public final class ServerInstance: Sendable {
                     let listener: GRPCListener
                     do {
                         listener = try GRPCListener(addresses: [(key.grpcAddress, security)], handler: router,
-                                                    group: group, logger: logger)
+                                                    group: group, logger: logger,
+                                                    isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)")
                     }
@@ -102,8 +127,14 @@ public final class ServerInstance: Sendable {
             forwarders.forEach { $0.stop() }
             throw error
         }
+        if configuration.servers.contains(where: { $0.ready != nil }) {
+            // Readiness needs each set to have heard from an upstream, not just to have no failures yet.
+            for forwarder in forwarders {
+                for set in forwarder.sets { set.upstreams.forEach { $0.probeUntilAnswered() } }
+            }
+        }
         return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, forwarders: forwarders,
-                              listening: listening)
+                              inFlight: inFlight, logger: logger, listening: listening)
     }
 
     private static func blockHandler(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
@@ -115,7 +146,7 @@ public final class ServerInstance: Sendable {
                 logger.notice("the proxy directive is deprecated; use forward (or grpc) instead",
                               metadata: ["at": "\(forward.location)"])
             }
-            let metrics = ForwardMetrics(proxyName: forward.kind == .grpc ? "grpc" : "forward")
+            let metrics = ForwardMetrics(plugin: forward.kind == .grpc ? "grpc" : "forward")
             do {
                 sets.append(try UpstreamSetFactory.make(forward, group: group, metrics: metrics, logger: logger,
                                                        overrides: overrides))
@@ -129,10 +160,27 @@ public final class ServerInstance: Sendable {
         return (PluginChain.make(plugins, terminal: forwarder ?? RefusingHandler()), forwarder)
     }
 
-    /// Stops listening, lets queries in flight finish (up to `gracePeriod` for gRPC), then closes upstreams.
+    /// Stops taking queries (TCP/DoT stop accepting, gRPC stops taking calls, UDP queries get REFUSED),
+    /// answers what is in flight for up to `gracePeriod`, then closes listeners and upstreams.
     public func stop(gracePeriod: Duration) async {
-        for listener in dnsListeners { await listener.close() }
-        for listener in grpcListeners { await listener.shutdown(gracePeriod: gracePeriod) }
+        inFlight.drain()
+        await withTaskGroup(of: Void.self) { group in
+            for listener in grpcListeners {
+                group.addTask { await listener.shutdown(gracePeriod: gracePeriod) }
+            }
+            group.addTask { [self] in
+                for listener in dnsListeners { await listener.stopAccepting() }
+                let pending = inFlight.current
+                if await !inFlight.waitUntilIdle(upTo: gracePeriod) {
+                    logger.warning("shutdown grace period over; dropping unanswered queries",
+                                   metadata: ["in-flight": "\(inFlight.current)"])
+                } else if pending > 0 {
+                    logger.info("answered the queries in flight", metadata: ["count": "\(pending)"])
+                }
+                for listener in dnsListeners { await listener.close() }
+            }
+        }
         forwarders.forEach { $0.stop() }
+        MetricsCollectors.shared.remove(collector)
     }
 }

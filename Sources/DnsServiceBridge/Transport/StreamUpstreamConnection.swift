@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A TCP (or, with a TLS handler in front, DoT) connection to one upstream, carrying one exchange at a time
 /// and kept in the pool between exchanges, as CoreDNS's forward does.
@@ -110,6 +111,7 @@ final class StreamExchangeHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case NIOSSLError.handshakeFailed = error { counters.tlsHandshakeFailures.add(1, ordering: .relaxed) }
         finish(.failure(ExchangeError.connectionFailed(upstream: label, reason: "\(error)")))
         context.close(promise: nil)
     }

@@ -8,4 +8,6 @@ final class TransportCounters: Sendable {
     let unexpectedReplies = Atomic<Int>(0)
     /// Exchanges started, for least_conn and metrics.
     let exchanges = Atomic<Int>(0)
+    /// TLS handshakes with the upstream that failed (DoT).
+    let tlsHandshakeFailures = Atomic<Int>(0)
 }

@@ -1,0 +1,67 @@
+import Metrics
+
+/// Metrics a gRPC bridge operator needs beyond CoreDNS's, under `dnsgrpcd_`: inputs dropped, upstream replies
+/// that did not match, TLS handshake failures, pooled sockets and health per upstream, gRPC statuses returned.
+enum BridgeMetrics {
+    /// Copies the listeners' drop counters into the registry.
+    static func collectListenerCounters(_ counters: ListenerCounters = .shared,
+                                        into collectors: MetricsCollectors = .shared) {
+        let drops: [(String, Int)] = [
+            ("malformed_grpc", counters.malformedGRPC.load(ordering: .relaxed)),
+            ("malformed_udp", counters.droppedUDP.load(ordering: .relaxed)),
+        ]
+        for (reason, total) in drops {
+            collectors.copy(total, from: counters, name: "dropped.\(reason)",
+                            into: Counter(label: "dnsgrpcd_listener_dropped_total", dimensions: [("reason", reason)]))
+        }
+        collectors.copy(counters.formErrReplies.load(ordering: .relaxed), from: counters, name: "formerr",
+                        into: Counter(label: "dnsgrpcd_listener_formerr_total"))
+        collectors.copy(counters.closedTCP.load(ordering: .relaxed), from: counters, name: "closedTCP",
+                        into: Counter(label: "dnsgrpcd_listener_connections_closed_total"))
+        collectors.copy(counters.tlsHandshakeFailures.load(ordering: .relaxed), from: counters, name: "tls",
+                        into: Counter(label: "dnsgrpcd_tls_handshake_failures_total",
+                                      dimensions: [("side", "listener"), ("to", "")]))
+    }
+
+    /// Copies each upstream's transport counters and sets its gauges.
+    static func collectUpstreams(_ forwarders: [Forwarder], into collectors: MetricsCollectors = .shared) {
+        for forwarder in forwarders {
+            for set in forwarder.sets {
+                for upstream in set.upstreams {
+                    collect(upstream, into: collectors)
+                }
+            }
+        }
+    }
+
+    private static func collect(_ upstream: Upstream, into collectors: MetricsCollectors) {
+        let to = upstream.metricsLabel
+        Gauge(label: "dnsgrpcd_upstream_pooled_connections", dimensions: [("to", to)])
+            .record(upstream.transport.idleConnections)
+        Gauge(label: "dnsgrpcd_upstream_healthy", dimensions: [("to", to)]).record(upstream.isDown ? 0 : 1)
+        Gauge(label: "dnsgrpcd_upstream_in_flight", dimensions: [("to", to)]).record(upstream.inFlight)
+        guard let counters = transportCounters(of: upstream.transport) else { return }
+        collectors.copy(counters.mismatchedReplies.load(ordering: .relaxed), from: counters, name: "mismatched",
+                        into: Counter(label: "dnsgrpcd_upstream_mismatched_replies_total", dimensions: [("to", to)]))
+        collectors.copy(counters.unexpectedReplies.load(ordering: .relaxed), from: counters, name: "unexpected",
+                        into: Counter(label: "dnsgrpcd_upstream_unexpected_replies_total", dimensions: [("to", to)]))
+        collectors.copy(counters.tlsHandshakeFailures.load(ordering: .relaxed), from: counters, name: "tls",
+                        into: Counter(label: "dnsgrpcd_tls_handshake_failures_total",
+                                      dimensions: [("side", "upstream"), ("to", to)]))
+    }
+
+    private static func transportCounters(of transport: any UpstreamExchanger) -> TransportCounters? {
+        switch transport {
+        case let dns as DNSUpstreamTransport: dns.counters
+        case let dot as DoTUpstreamTransport: dot.counters
+        case let grpc as GRPCUpstreamTransport: grpc.counters
+        default: nil
+        }
+    }
+
+    /// Counts a gRPC status our listener returned (OK included).
+    static func grpcStatusReturned(_ code: String, method: String) {
+        Counter(label: "dnsgrpcd_grpc_server_handled_total", dimensions: [("method", method), ("code", code)])
+            .increment()
+    }
+}

@@ -1,0 +1,78 @@
+import Metrics
+import NIOCore
+
+/// CoreDNS's `coredns_dns_*` metrics for one listener (the `server` label, such as `dns://:53`). Handles are
+/// cached by label values, so a query costs a few dictionary lookups under a lock.
+public final class ServerMetrics: Sendable {
+    /// The `server` label.
+    public let server: String
+    private let requests = LabelledCache<Counter>()
+    private let responses = LabelledCache<Counter>()
+    private let durations = LabelledCache<Timer>()
+    private let requestSizes = LabelledCache<Recorder>()
+    private let responseSizes = LabelledCache<Recorder>()
+    private let dnssecOK = LabelledCache<Counter>()
+
+    /// Types CoreDNS counts by name; every other type is counted as `other` to bound the label's values.
+    static let monitoredTypes: Set<DNSRecordType> = [
+        .a, .aaaa, .mx, .soa, .cname, .ptr, .txt, .ns, .srv, .ds, .dnskey, .rrsig, .nsec, .nsec3, .https, .svcb,
+        DNSRecordType(rawValue: 251), DNSRecordType(rawValue: 252), DNSRecordType(rawValue: 255),  // IXFR AXFR ANY
+    ]
+
+    public init(server: String) {
+        self.server = server
+    }
+
+    /// The `type` label of a query.
+    static func typeLabel(_ query: DNSMessage) -> String {
+        guard let type = query.question?.type else { return "other" }
+        return monitoredTypes.contains(type) ? type.description : "other"
+    }
+
+    /// The `family` label: 1 for IPv4, 2 for IPv6 (CoreDNS's numbers).
+    static func familyLabel(_ client: String?) -> String {
+        client?.hasPrefix("[IPv6]") == true ? "2" : "1"
+    }
+
+    /// The `proto` label: udp or tcp, as CoreDNS reports DoT and gRPC (both run over TCP).
+    static func protoLabel(_ transport: ClientTransport) -> String {
+        transport == .udp ? "udp" : "tcp"
+    }
+
+    /// Records one answered query under `zone` (the server block's zone, or `dropped`).
+    func record(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext, duration: TimeAmount) {
+        let proto = Self.protoLabel(context.transport)
+        let family = Self.familyLabel(context.client)
+        let type = Self.typeLabel(query)
+        let rcode = reply.rcode.description
+        requests.get([zone, proto, family, type]) { [server] in
+            Counter(label: "coredns_dns_requests_total",
+                    dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto),
+                                 ("family", family), ("type", type)])
+        }.increment()
+        if query.edns?.dnssecOK == true {
+            dnssecOK.get([zone]) { [server] in
+                Counter(label: "coredns_dns_do_requests_total",
+                        dimensions: [("server", server), ("view", ""), ("zone", zone)])
+            }.increment()
+        }
+        requestSizes.get([zone, proto]) { [server] in
+            Recorder(label: "coredns_dns_request_size_bytes",
+                     dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)])
+        }.record(query.bytes.count)
+        durations.get([zone, type]) { [server] in
+            Timer(label: "coredns_dns_request_duration_seconds",
+                  dimensions: [("server", server), ("zone", zone), ("view", ""), ("type", type)],
+                  preferredDisplayUnit: .seconds)
+        }.recordNanoseconds(duration.nanoseconds)
+        responseSizes.get([zone, proto]) { [server] in
+            Recorder(label: "coredns_dns_response_size_bytes",
+                     dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)])
+        }.record(reply.bytes.count)
+        responses.get([zone, rcode]) { [server] in
+            Counter(label: "coredns_dns_responses_total",
+                    dimensions: [("server", server), ("zone", zone), ("view", ""), ("rcode", rcode),
+                                 ("plugin", "")])
+        }.increment()
+    }
+}
