@@ -39,6 +39,9 @@ struct DnsGrpcd: AsyncParsableCommand {
     @Option(help: "The per-query deadline across retries, as a Go duration (default 5s, as CoreDNS).")
     var timeout: String?
 
+    @Option(help: "Event-loop threads (default: the CPUs this process may run on).")
+    var threads: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -57,6 +60,7 @@ struct DnsGrpcd: AsyncParsableCommand {
         let logger = Logger(label: "dnsgrpcd")
         let overrides = try engineOverrides()
         let grace = try duration(shutdownGrace, flag: "--shutdown-grace")
+        if let threads, threads < 1 { throw ValidationError("--threads \(threads): expected 1 or more") }
 
         let source = ConfigurationSource(conf: conf, dnsPort: dnsPort, grpc: grpcListeners, dns: dnsListeners,
                                          upstreams: upstreams)
@@ -70,7 +74,7 @@ struct DnsGrpcd: AsyncParsableCommand {
 
         // Before any metric handle exists: swift-metrics hands out no-op handles until it is bootstrapped.
         _ = PrometheusMetrics.bootstrap()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? EventLoopThreads.default())
         let state = ServiceState()
         let endpoints: OperationsEndpoints
         do {
