@@ -217,6 +217,25 @@ def test_all_down_with_failfast_is_servfail(responders, forwarder):
     assert [u.queries for u in ups] == [0, 0, 0], "nothing is sent while every upstream is down"
 
 
+def test_grpc_upstream_is_health_checked_through_dnsservice(dnsgrpcd, dns_grpc_server, tmp_path):
+    """proxy with `protocol grpc insecure`: the health check is a DnsService Query call like the queries."""
+    first, second = dns_grpc_server(tag="ga"), dns_grpc_server(tag="gb")
+    port = support.free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    proxy . {first.addr} {second.addr} {{\n"
+                    f"        protocol grpc insecure\n        policy sequential\n    }}\n}}\n")
+    proc = dnsgrpcd("-conf", str(conf), "--log-level", "debug", wait_for=[f"127.0.0.1:{port}"])
+    assert tags(ask_many(port, 5)) == {"ga": 5}
+    first.stop()
+    assert tags(ask_many(port, 10, prefix="down")) == {"gb": 10}, "failover, no SERVFAIL"
+    time.sleep(1.0)  # failing health checks (DnsService calls) keep it down
+    dns_grpc_server(tag="ga", port=first.port)
+    support.wait_until(lambda: support.txt_tag(ask(port)) == "ga", 10, "the restarted gRPC upstream answers again")
+    back = [line for line in proc.log().splitlines()
+            if "upstream healthy again" in line and f"upstream=grpc://{first.addr}" in line]
+    assert back, "it came back through a health check over its own (gRPC) transport"
+
+
 # --- spoofing ------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["wrong_id_first", "wrong_question_first", "garbage_first"])
