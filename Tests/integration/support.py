@@ -489,6 +489,9 @@ class TaggedResponder:
       "wrong_question_first"  a reply for another name with the right ID (tag=spoof) first, then the right one
       "wrong_question_only"   only the reply for another name (tag=spoof)
       "garbage_first"         bytes that are no DNS message first, then the right one
+      "other_source_first"    (UDP) a reply with the right ID and question (tag=spoof) from another port first,
+                              then the right one from the server's port
+It also records the query IDs it saw (`ids`).
     Health checks are always answered at once and normally. Every wait in here is bounded."""
 
     SPOOF_TAG = "spoof"
@@ -519,6 +522,7 @@ class TaggedResponder:
             self.tcp_accepted = 0
             self.tcp_open = 0
             self.garbage = 0
+            self.ids: list[int] = []
 
     # lifecycle
 
@@ -589,6 +593,7 @@ class TaggedResponder:
                 self.checks += 1
             else:
                 self.queries += 1
+                self.ids.append(query.id)
 
         def reply(tag: str, name=None, id_=None) -> bytes:
             r = dns.message.make_response(query)
@@ -612,10 +617,13 @@ class TaggedResponder:
             return False, [reply(self.SPOOF_TAG, name=other)]
         if self.mode == "garbage_first":
             return False, [b"\x00\x01garbage", right]
+        if self.mode == "other_source_first":
+            return False, [reply(self.SPOOF_TAG), right]
         raise ValueError(f"unknown responder mode {self.mode!r}")
 
-    def _later(self, stop, send, wire: bytes) -> None:
-        """Answers one query, after `delay` in a thread of its own when slowed (health checks at once)."""
+    def _later(self, stop, send, wire: bytes, send_first=None) -> None:
+        """Answers one query, after `delay` in a thread of its own when slowed (health checks at once);
+        `send_first`, when given, sends the first of several answers (the spoofed one)."""
         import threading
 
         def run(answers):
@@ -625,7 +633,7 @@ class TaggedResponder:
                 if i:
                     stop.wait(0.02)  # the right reply a moment after the spoofed one
                 try:
-                    send(answer)
+                    (send_first if i == 0 and len(answers) > 1 and send_first else send)(answer)
                 except OSError:
                     return
 
@@ -648,7 +656,13 @@ class TaggedResponder:
                 return
             with self._lock:
                 self.udp_ports.add(peer[1])
-            self._later(stop, lambda data, peer=peer: sock.sendto(data, peer), wire)
+            send_first = None
+            if self.mode == "other_source_first":
+                def send_first(data: bytes, peer=peer) -> None:
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+                        other.bind(("127.0.0.1", 0))
+                        other.sendto(data, peer)
+            self._later(stop, lambda data, peer=peer: sock.sendto(data, peer), wire, send_first)
 
     def _serve_tcp(self, sock, stop) -> None:
         import threading

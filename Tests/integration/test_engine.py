@@ -238,12 +238,27 @@ def test_grpc_upstream_is_health_checked_through_dnsservice(dnsgrpcd, dns_grpc_s
 
 # --- spoofing ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["wrong_id_first", "wrong_question_first", "garbage_first"])
+@pytest.mark.parametrize("mode", ["wrong_id_first", "wrong_question_first", "garbage_first", "other_source_first"])
 def test_mismatched_reply_is_dropped_and_the_right_one_taken(responders, forwarder, mode):
     up = responders(1, mode=mode)[0]
     port = forwarder([up])
     replies = ask_many(port, 10)
     assert tags(replies) == {"a": 10}, "never the spoofed reply, always the right one"
+
+
+def test_queries_leave_with_random_ids(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up])
+    for i in range(30):
+        query = dns.message.make_query(f"id{i}.example.org.", "TXT")
+        query.id = 4660
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        assert reply.id == 4660, "the client gets its own ID back"
+    # 30 random draws from 65536 IDs collide with probability below 1%, and two in a row land within 16 of each
+    # other with probability 16/65536: the client's ID passed through, or a counter, would fail here.
+    assert len(set(up.ids)) >= 29 and up.ids.count(4660) <= 1, up.ids
+    close_steps = sum(1 for x, y in zip(up.ids, up.ids[1:]) if (y - x) % 65536 < 16)
+    assert close_steps <= 2, f"IDs look sequential: {up.ids}"
 
 
 def test_wrong_question_only_never_reaches_the_client(responders, forwarder):
