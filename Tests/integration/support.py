@@ -620,6 +620,273 @@ def grpc_health_check(addr: str, service: str = "", timeout: float = 5.0):
         return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout).status
 
 
+# --- tagged DNS responders (independent upstreams for the engine tests) ----------------------------------------------
+
+class TaggedResponder:
+    """A small DNS server on 127.0.0.1 (UDP and TCP on one port) that tags its answers, for engine tests.
+
+    Every TXT query is answered with TXT "tag=NAME" (other types: NOERROR, no answer). It counts what it saw:
+    `queries` (client queries), `checks` (health checks, `. IN NS`), `udp_ports` (source ports of UDP queries),
+    `tcp_accepted` and `tcp_open` (connections). It can be stopped and started again on the same port, slowed
+    (`delay`, seconds, per query, without blocking other queries) and made to misbehave (`mode`):
+      "wrong_id_first"        a reply with another ID (tag=spoof) first, then the right one
+      "wrong_question_first"  a reply for another name with the right ID (tag=spoof) first, then the right one
+      "wrong_question_only"   only the reply for another name (tag=spoof)
+      "garbage_first"         bytes that are no DNS message first, then the right one
+      "other_source_first"    (UDP) a reply with the right ID and question (tag=spoof) from another port first,
+                              then the right one from the server's port
+It also records the query IDs it saw (`ids`).
+    Health checks are always answered at once and normally. Every wait in here is bounded."""
+
+    SPOOF_TAG = "spoof"
+
+    def __init__(self, tag: str, port: int | None = None, delay: float = 0.0, mode: str = "normal"):
+        import threading
+        self.tag, self.delay, self.mode = tag, delay, mode
+        self.port = port or free_port()
+        self._lock = threading.Lock()
+        self._threads: list = []
+        self._conns: set = set()
+        self._stop = None
+        self._udp = self._tcp = None
+        self.reset_counts()
+
+    @property
+    def addr(self) -> str:
+        return join_hostport("127.0.0.1", self.port)
+
+    def __repr__(self) -> str:
+        return f"<TaggedResponder {self.tag} {self.addr} queries={self.queries} checks={self.checks}>"
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.queries = 0
+            self.checks = 0
+            self.udp_ports: set[int] = set()
+            self.tcp_accepted = 0
+            self.tcp_open = 0
+            self.garbage = 0
+            self.ids: list[int] = []
+
+    # lifecycle
+
+    def start(self) -> "TaggedResponder":
+        import threading
+        if self._stop is not None:
+            return self
+        self._stop = threading.Event()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", self.port))
+        udp.settimeout(0.05)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(("127.0.0.1", self.port))
+        tcp.listen(64)
+        tcp.settimeout(0.05)
+        self._udp, self._tcp = udp, tcp
+        self._threads = [threading.Thread(target=self._serve_udp, args=(udp, self._stop), daemon=True),
+                         threading.Thread(target=self._serve_tcp, args=(tcp, self._stop), daemon=True)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        """Closes the sockets (queries then get ICMP port unreachable / connection refused) and every connection."""
+        if self._stop is None:
+            return
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=2)
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in list(self._threads):
+            t.join(timeout=2)
+        self._udp.close()
+        self._tcp.close()
+        self._stop = None
+
+    def __enter__(self) -> "TaggedResponder":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # answers
+
+    def _answers(self, wire: bytes) -> tuple[bool, list[bytes]]:
+        """(is a health check, the datagrams/frames to send: possibly a spoofed one first; [] for garbage)."""
+        import dns.message
+        import dns.name
+        import dns.rdatatype
+        import dns.rrset
+        try:
+            query = dns.message.from_wire(wire)
+        except Exception:
+            with self._lock:
+                self.garbage += 1
+            return False, []
+        q = query.question[0] if query.question else None
+        is_check = q is not None and q.rdtype == dns.rdatatype.NS and q.name == dns.name.root
+        with self._lock:
+            if is_check:
+                self.checks += 1
+            else:
+                self.queries += 1
+                self.ids.append(query.id)
+
+        def reply(tag: str, name=None, id_=None) -> bytes:
+            r = dns.message.make_response(query)
+            if q is not None and q.rdtype == dns.rdatatype.TXT:
+                r.answer.append(dns.rrset.from_text(name or q.name, 60, "IN", "TXT", f'"tag={tag}"'))
+            if name is not None:
+                r.question = [dns.rrset.RRset(name, q.rdclass, q.rdtype)]
+            if id_ is not None:
+                r.id = id_
+            return r.to_wire()
+
+        right = reply(self.tag)
+        if is_check or self.mode == "normal" or q is None:
+            return is_check, [right]
+        other = dns.name.from_text("spoof-" + str(q.name.labels[0], "ascii", "replace") + ".invalid.")
+        if self.mode == "wrong_id_first":
+            return False, [reply(self.SPOOF_TAG, id_=(query.id + 1) % 65536), right]
+        if self.mode == "wrong_question_first":
+            return False, [reply(self.SPOOF_TAG, name=other), right]
+        if self.mode == "wrong_question_only":
+            return False, [reply(self.SPOOF_TAG, name=other)]
+        if self.mode == "garbage_first":
+            return False, [b"\x00\x01garbage", right]
+        if self.mode == "other_source_first":
+            return False, [reply(self.SPOOF_TAG), right]
+        raise ValueError(f"unknown responder mode {self.mode!r}")
+
+    def _later(self, stop, send, wire: bytes, send_first=None) -> None:
+        """Answers one query, after `delay` in a thread of its own when slowed (health checks at once);
+        `send_first`, when given, sends the first of several answers (the spoofed one)."""
+        import threading
+
+        def run(answers):
+            for i, answer in enumerate(answers):
+                if stop.is_set():
+                    return
+                if i:
+                    stop.wait(0.02)  # the right reply a moment after the spoofed one
+                try:
+                    (send_first if i == 0 and len(answers) > 1 and send_first else send)(answer)
+                except OSError:
+                    return
+
+        is_check, answers = self._answers(wire)
+        if self.delay and not is_check:
+            def slow():
+                if not stop.wait(self.delay):
+                    run(answers)
+            threading.Thread(target=slow, daemon=True).start()
+        else:
+            run(answers)
+
+    def _serve_udp(self, sock, stop) -> None:
+        while not stop.is_set():
+            try:
+                wire, peer = sock.recvfrom(65535)
+            except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.udp_ports.add(peer[1])
+            send_first = None
+            if self.mode == "other_source_first":
+                def send_first(data: bytes, peer=peer) -> None:
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+                        other.bind(("127.0.0.1", 0))
+                        other.sendto(data, peer)
+            self._later(stop, lambda data, peer=peer: sock.sendto(data, peer), wire, send_first)
+
+    def _serve_tcp(self, sock, stop) -> None:
+        import threading
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.tcp_accepted += 1
+                self.tcp_open += 1
+                self._conns.add(conn)
+            t = threading.Thread(target=self._serve_conn, args=(conn, stop), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _serve_conn(self, conn, stop) -> None:
+        import threading
+        send_lock = threading.Lock()
+
+        def send(data: bytes) -> None:
+            with send_lock:
+                conn.sendall(len(data).to_bytes(2, "big") + data)
+
+        conn.settimeout(0.05)
+        buffer = b""
+        try:
+            while not stop.is_set():
+                try:
+                    chunk = conn.recv(65535)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                buffer += chunk
+                while len(buffer) >= 2 and len(buffer) >= 2 + int.from_bytes(buffer[:2], "big"):
+                    size = int.from_bytes(buffer[:2], "big")
+                    wire, buffer = buffer[2:2 + size], buffer[2 + size:]
+                    self._later(stop, send, wire)
+        finally:
+            conn.close()
+            with self._lock:
+                self.tcp_open -= 1
+                self._conns.discard(conn)
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Polls `condition` until it is true; raises AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    if not condition():
+        raise AssertionError(f"timed out after {timeout}s waiting until {what}")
+
+
+def txt_tag(reply) -> str | None:
+    """The NAME of the first TXT "tag=NAME" in a dnspython reply's answer, or None."""
+    for rrset in reply.answer:
+        for rd in rrset:
+            text = b"".join(getattr(rd, "strings", ())).decode("ascii", "replace")
+            if text.startswith("tag="):
+                return text[4:]
+    return None
+
+
+def forward_corefile(listen_port: int, upstreams: list[str], options: list[str] | tuple[str, ...] = (),
+                     zone: str = ".") -> str:
+    """A Corefile with one block on 127.0.0.1:listen_port forwarding `zone` to `upstreams` with `options`."""
+    body = "".join(f"        {o}\n" for o in options)
+    block = f" {{\n{body}    }}" if options else ""
+    return (f".:{listen_port} {{\n    bind 127.0.0.1\n"
+            f"    forward {zone} {' '.join(upstreams)}{block}\n}}\n")
+
+
 # --- command line for shell scripts --------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,338 @@
+"""The forwarding engine against independent upstreams: load-balancing policies, failover and health checks,
+spraying, spoofing resistance, connection reuse and max_concurrent.
+
+Each upstream is a support.TaggedResponder (a small dnspython server on its own loopback port) that tags its TXT
+answers and counts the queries, health checks, UDP source ports and TCP connections it saw. dnsgrpcd runs from a
+Corefile written to the test's temp dir; clients are dnspython over UDP. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+import support
+
+NOERROR, SERVFAIL, REFUSED = dns.rcode.NOERROR, dns.rcode.SERVFAIL, dns.rcode.REFUSED
+
+
+@pytest.fixture
+def responders():
+    """Factory: responders(n, **kwargs) -> n started TaggedResponders tagged a, b, c...; all stopped afterwards."""
+    started: list[support.TaggedResponder] = []
+
+    def make(count: int, **kwargs) -> list[support.TaggedResponder]:
+        made = []
+        for i in range(count):
+            r = support.TaggedResponder("abcdefghijklmno"[len(started)], **kwargs).start()
+            started.append(r)
+            made.append(r)
+        return made
+
+    try:
+        yield make
+    finally:
+        for r in started:
+            r.stop()
+
+
+@pytest.fixture
+def forwarder(dnsgrpcd, tmp_path):
+    """Factory: forwarder(upstreams, *options) -> the DNS port of dnsgrpcd forwarding `.` to them with `options`."""
+
+    def start(upstreams: list[support.TaggedResponder], *options: str) -> int:
+        port = support.free_port()
+        conf = tmp_path / f"Corefile-{port}"
+        conf.write_text(support.forward_corefile(port, [u.addr for u in upstreams], options))
+        dnsgrpcd("-conf", str(conf), "--log-level", "debug", wait_for=[f"127.0.0.1:{port}"])
+        return port
+
+    return start
+
+
+def ask(port: int, name: str = "q.example.org.", timeout: float = 8.0) -> dns.message.Message:
+    """One TXT query over UDP to dnsgrpcd; the reply (it must answer this query)."""
+    query = dns.message.make_query(name, "TXT")
+    reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=timeout)
+    assert reply.id == query.id and reply.question == query.question
+    return reply
+
+
+def ask_many(port: int, count: int, workers: int = 1, prefix: str = "q") -> list[dns.message.Message]:
+    """`count` queries (distinct names) from `workers` concurrent clients."""
+    names = [f"{prefix}{i}.example.org." for i in range(count)]
+    if workers == 1:
+        return [ask(port, n) for n in names]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda n: ask(port, n), names))
+
+
+def tags(replies) -> dict[str | None, int]:
+    out: dict[str | None, int] = {}
+    for r in replies:
+        key = support.txt_tag(r) if r.rcode() == NOERROR else dns.rcode.to_text(r.rcode())
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+# --- policies ------------------------------------------------------------------------------------------------------
+
+def test_round_robin_spreads_300_queries_100_each(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups, "policy round_robin")
+    replies = ask_many(port, 300)
+    assert [u.queries for u in ups] == [100, 100, 100]
+    assert tags(replies) == {"a": 100, "b": 100, "c": 100}
+
+
+def test_sequential_uses_the_first_until_it_stops(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups, "policy sequential")
+    assert tags(ask_many(port, 30)) == {"a": 30}
+    assert [u.queries for u in ups] == [30, 0, 0]
+    ups[0].stop()
+    assert tags(ask_many(port, 30, prefix="after")) == {"b": 30}, "no SERVFAIL, all from the second"
+    assert ups[2].queries == 0
+
+
+def test_random_touches_all_three(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups)  # random is the default
+    ask_many(port, 150)
+    # Each has 1/3 per query: fewer than 20 of 150 is over 5 standard deviations away.
+    assert all(u.queries >= 20 for u in ups), ups
+
+
+def test_least_conn_gives_a_slow_upstream_few(responders, forwarder):
+    fast = responders(2)
+    slow = responders(1, delay=0.3)[0]
+    port = forwarder([fast[0], slow, fast[1]], "policy least_conn")
+    replies = ask_many(port, 160, workers=8)
+    assert all(r.rcode() == NOERROR for r in replies)
+    total = sum(u.queries for u in (*fast, slow))
+    assert total == 160
+    # With 8 clients the slow one always has more in flight than the fast ones, so it only gets a query when it
+    # has none in flight: a handful, where random would give it about 53.
+    assert slow.queries <= 0.15 * total, (slow, fast)
+    assert all(u.queries >= 0.3 * total for u in fast), (slow, fast)
+
+
+def test_weighted_3_1_0(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups, "policy weighted", "weights 3 1 0")
+    ask_many(port, 400)
+    a, b, c = (u.queries for u in ups)
+    assert c == 0, "weight 0 is failover only"
+    assert a + b == 400
+    # a's share is 0.75 with a standard deviation of about 0.022 over 400 queries; 0.08 is over 3.5 of them.
+    assert abs(a / 400 - 0.75) < 0.08, (a, b, c)
+
+
+def test_weight_zero_serves_as_failover(responders, forwarder):
+    ups = responders(2)
+    port = forwarder(ups, "policy weighted", "weights 1 0")
+    assert tags(ask_many(port, 10)) == {"a": 10}
+    ups[0].stop()
+    assert tags(ask_many(port, 10, prefix="after")) == {"b": 10}
+
+
+# --- failover, health checks, spraying ------------------------------------------------------------------------------
+
+def test_failover_without_servfail_and_recovery_by_health_check(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups)
+    results: list[dns.message.Message | Exception] = []
+    stop = threading.Event()
+
+    def stream():
+        i = 0
+        while not stop.is_set() and i < 5000:
+            try:
+                results.append(ask(port, f"s{i}.example.org.", timeout=6))
+            except Exception as e:  # noqa: BLE001 - recorded and asserted below
+                results.append(e)
+            i += 1
+            time.sleep(0.005)
+
+    client = threading.Thread(target=stream, daemon=True)
+    client.start()
+    try:
+        support.wait_until(lambda: len(results) >= 50, 10, "50 queries were answered")
+        ups[1].stop()
+        stopped_at = len(results)
+        support.wait_until(lambda: len(results) >= stopped_at + 100, 15, "100 more queries with b stopped")
+        checks_before = ups[1].checks
+        before_restart = ups[1].queries
+        ups[1].start()
+        support.wait_until(lambda: ups[1].queries > before_restart, 10,
+                           "the restarted upstream gets queries again")
+        assert ups[1].checks > checks_before, "it came back through a health check (. IN NS)"
+        support.wait_until(lambda: len(results) >= stopped_at + 150, 10, "the stream goes on")
+    finally:
+        stop.set()
+        client.join(timeout=10)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:3]
+    assert tags(results).keys() <= {"a", "b", "c"}, tags(results)
+
+
+def _mark_all_down(port: int, ups: list[support.TaggedResponder]) -> None:
+    """Stops every upstream, lets one query fail on all of them and their health checks fail, restarts them."""
+    for u in ups:
+        u.stop()
+    assert ask(port, "dead.example.org.").rcode() == SERVFAIL, "every upstream failed"
+    # max_fails 1: the first failed health check (started at once, 2s at most) marks each down; the next check
+    # is a minute away, so they stay down after the restart below.
+    time.sleep(2.5)
+    for u in ups:
+        u.reset_counts()
+        u.start()
+
+
+def test_all_down_sprays_at_random(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups, "policy sequential", "max_fails 1", "health_check 60s")
+    assert tags(ask_many(port, 5)) == {"a": 5}
+    _mark_all_down(port, ups)
+    replies = ask_many(port, 30, prefix="spray")
+    assert all(r.rcode() == NOERROR for r in replies), tags(replies)
+    # Sequential would send all to a; spraying picks among all three at random.
+    assert sum(1 for u in ups if u.queries > 0) >= 2, ups
+    assert sum(u.queries for u in ups) == 30
+
+
+def test_all_down_with_failfast_is_servfail(responders, forwarder):
+    ups = responders(3)
+    port = forwarder(ups, "policy sequential", "max_fails 1", "health_check 60s",
+                     "failfast_all_unhealthy_upstreams")
+    _mark_all_down(port, ups)
+    replies = ask_many(port, 10, prefix="failfast")
+    assert tags(replies) == {"SERVFAIL": 10}
+    assert [u.queries for u in ups] == [0, 0, 0], "nothing is sent while every upstream is down"
+
+
+def test_grpc_upstream_is_health_checked_through_dnsservice(dnsgrpcd, dns_grpc_server, tmp_path):
+    """proxy with `protocol grpc insecure`: the health check is a DnsService Query call like the queries."""
+    first, second = dns_grpc_server(tag="ga"), dns_grpc_server(tag="gb")
+    port = support.free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    proxy . {first.addr} {second.addr} {{\n"
+                    f"        protocol grpc insecure\n        policy sequential\n    }}\n}}\n")
+    proc = dnsgrpcd("-conf", str(conf), "--log-level", "debug", wait_for=[f"127.0.0.1:{port}"])
+    assert tags(ask_many(port, 5)) == {"ga": 5}
+    first.stop()
+    assert tags(ask_many(port, 10, prefix="down")) == {"gb": 10}, "failover, no SERVFAIL"
+    time.sleep(1.0)  # failing health checks (DnsService calls) keep it down
+    dns_grpc_server(tag="ga", port=first.port)
+    support.wait_until(lambda: support.txt_tag(ask(port)) == "ga", 10, "the restarted gRPC upstream answers again")
+    back = [line for line in proc.log().splitlines()
+            if "upstream healthy again" in line and f"upstream=grpc://{first.addr}" in line]
+    assert back, "it came back through a health check over its own (gRPC) transport"
+
+
+# --- spoofing ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["wrong_id_first", "wrong_question_first", "garbage_first", "other_source_first"])
+def test_mismatched_reply_is_dropped_and_the_right_one_taken(responders, forwarder, mode):
+    up = responders(1, mode=mode)[0]
+    port = forwarder([up])
+    replies = ask_many(port, 10)
+    assert tags(replies) == {"a": 10}, "never the spoofed reply, always the right one"
+
+
+def test_queries_leave_with_random_ids(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up])
+    for i in range(30):
+        query = dns.message.make_query(f"id{i}.example.org.", "TXT")
+        query.id = 4660
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        assert reply.id == 4660, "the client gets its own ID back"
+    # 30 random draws from 65536 IDs collide with probability below 1%, and two in a row land within 16 of each
+    # other with probability 16/65536: the client's ID passed through, or a counter, would fail here.
+    assert len(set(up.ids)) >= 29 and up.ids.count(4660) <= 1, up.ids
+    close_steps = sum(1 for x, y in zip(up.ids, up.ids[1:]) if (y - x) % 65536 < 16)
+    assert close_steps <= 2, f"IDs look sequential: {up.ids}"
+
+
+def test_wrong_question_only_never_reaches_the_client(responders, forwarder):
+    spoofer = responders(1, mode="wrong_question_only")[0]
+    good = responders(1)[0]
+    port = forwarder([spoofer, good], "policy sequential")
+    started = time.monotonic()
+    reply = ask(port)
+    # The spoofed reply is dropped; the exchange times out (2s) and the next upstream answers.
+    assert support.txt_tag(reply) == "b", tags([reply])
+    assert spoofer.queries == 1 and good.queries == 1
+    assert time.monotonic() - started < 5
+
+
+# --- connection reuse ----------------------------------------------------------------------------------------------
+
+def test_tcp_connection_is_reused(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up], "force_tcp")
+    assert tags(ask_many(port, 20)) == {"a": 20}
+    assert up.tcp_accepted == 1, "20 sequential queries over one pooled connection"
+
+
+def test_udp_sockets_are_reused(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up])
+    assert tags(ask_many(port, 20)) == {"a": 20}
+    assert len(up.udp_ports) == 1, f"20 sequential queries from one pooled socket: {up.udp_ports}"
+    ask_many(port, 80, workers=6, prefix="c")
+    assert len(up.udp_ports) <= 12, f"at most about one socket per concurrent query: {len(up.udp_ports)} ports"
+
+
+def test_idle_connection_expires(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up], "force_tcp", "expire 1s")
+    ask(port)
+    assert up.tcp_accepted == 1 and up.tcp_open == 1
+    idle_since = time.monotonic()
+    support.wait_until(lambda: up.tcp_open == 0, 4, "the idle connection is closed")
+    assert time.monotonic() - idle_since >= 0.9, "not before expire"
+    ask(port)
+    assert up.tcp_accepted == 2, "a new connection after expiry"
+
+
+def test_max_idle_conns_caps_the_pool(responders, forwarder):
+    up = responders(1, delay=0.3)[0]
+    port = forwarder([up], "force_tcp", "max_idle_conns 2")
+    assert tags(ask_many(port, 6, workers=6)) == {"a": 6}
+    assert up.tcp_accepted == 6, "six concurrent queries, six connections"
+    support.wait_until(lambda: up.tcp_open == 2, 3, "only two idle connections are kept")
+    ask_many(port, 2, workers=2, prefix="again")
+    assert up.tcp_accepted == 6, "the two kept are reused"
+
+
+def test_without_max_idle_conns_every_connection_is_kept(responders, forwarder):
+    up = responders(1, delay=0.3)[0]
+    port = forwarder([up], "force_tcp")
+    ask_many(port, 6, workers=6)
+    time.sleep(0.5)
+    assert up.tcp_accepted == 6 and up.tcp_open == 6
+
+
+# --- max_concurrent ------------------------------------------------------------------------------------------------
+
+def test_max_concurrent_refuses_the_query_over_the_limit(responders, forwarder):
+    up = responders(1, delay=1.0)[0]
+    port = forwarder([up], "max_concurrent 2")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = [pool.submit(ask, port, f"slow{i}.example.org.") for i in range(2)]
+        support.wait_until(lambda: up.queries == 2, 3, "both slow queries reached the upstream")
+        started = time.monotonic()
+        over = ask(port, "over.example.org.")
+        assert over.rcode() == REFUSED
+        assert time.monotonic() - started < 0.5, "refused at once"
+        assert tags([f.result(timeout=5) for f in slow]) == {"a": 2}
+    assert up.queries == 2, "the refused query never reached the upstream"
+    assert ask(port, "after.example.org.").rcode() == NOERROR, "below the limit again"
