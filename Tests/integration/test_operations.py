@@ -96,6 +96,7 @@ slow.test:{p['dns']} {{
 }}
 grpc.test:{p['dns']} {{
     bind 127.0.0.1
+    errors
     grpc . {fast.addr}
 }}
 grpc://example.org:{p['grpc']} {{
@@ -104,6 +105,15 @@ grpc://example.org:{p['grpc']} {{
 }}
 """)
     proc = dnsgrpcd("-conf", conf, "--log-level", "info", wait_for=[dns_addr, grpc_addr, metrics_addr])
+
+    # A gRPC channel connects on its first call; make sure it has before counting (bounded retries).
+    warm_up = 0
+    while True:
+        warm_up += 1
+        if udp_query(dns_addr, f"warm{warm_up}.grpc.test.").rcode() == dns.rcode.NOERROR:
+            break
+        assert warm_up < 10, "the grpc upstream never answered"
+        time.sleep(0.5)
 
     # Known traffic.
     for _ in range(3):
@@ -153,9 +163,9 @@ grpc://example.org:{p['grpc']} {{
     assert m.value("coredns_forward_max_concurrent_rejects_total") == 1
     assert m.value("coredns_forward_requests_total", to=slow.addr) == 1
 
-    assert m.value("coredns_grpc_requests_total", to=fast.addr) == 1
-    assert m.value("coredns_grpc_responses_total", to=fast.addr, rcode="NOERROR") == 1
-    assert m.value("coredns_grpc_request_duration_seconds_count", to=fast.addr) == 1
+    assert m.value("coredns_grpc_requests_total", to=fast.addr) == warm_up + 1
+    assert m.value("coredns_grpc_responses_total", to=fast.addr, rcode="NOERROR") == 2
+    assert m.value("coredns_grpc_request_duration_seconds_count", to=fast.addr) == 2
 
     grpc_server = f"grpc://127.0.0.1:{p['grpc']}"
     assert m.value("coredns_dns_requests_total", server=grpc_server, zone="example.org.", proto="tcp") == 2
