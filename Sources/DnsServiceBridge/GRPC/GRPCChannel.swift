@@ -51,7 +51,7 @@ public final class GRPCChannel: @unchecked Sendable {
             return
         }
         let call = ClientCallHandle()
-        let tag = CompletionTag.make { _ in call.completed { completion(call.result()) } }
+        let tag = CompletionTag.make { _ in completion(call.result()) }
         var error = GRPC_CALL_OK
         let milliseconds = max(1, timeout.components.seconds * 1000
             + timeout.components.attoseconds / 1_000_000_000_000_000)
@@ -65,7 +65,7 @@ public final class GRPCChannel: @unchecked Sendable {
                                               details: "gRPC core refused to start the call (error \(error.rawValue))")))
             return
         }
-        call.started(pointer)
+        call.pointer = pointer
     }
 
     /// The unary call as an async function.
@@ -93,38 +93,8 @@ public final class GRPCChannel: @unchecked Sendable {
 
 /// Owns one `cgrpc_client_call`; read only after its batch completed.
 private final class ClientCallHandle: @unchecked Sendable {
-    // The batch can complete on the queue thread before `cgrpc_client_call_start` has returned the pointer
-    // to the caller (a fast reply), so whichever of the two comes second runs the completion, under the lock.
-    private struct State {
-        // As a bit pattern: a pointer is not Sendable, and the lock is what orders the threads here.
-        var pointerBits: Int = 0
-        var pendingCompletion: (@Sendable () -> Void)?
-    }
-
-    private let state = Mutex(State())
-
-    private var pointer: OpaquePointer? { OpaquePointer(bitPattern: state.withLock { $0.pointerBits }) }
-
-    /// The call started: `pointer` is its handle; runs a completion that already arrived.
-    func started(_ pointer: OpaquePointer) {
-        let bits = Int(bitPattern: pointer)
-        let pending = state.withLock { state -> (@Sendable () -> Void)? in
-            state.pointerBits = bits
-            defer { state.pendingCompletion = nil }
-            return state.pendingCompletion
-        }
-        pending?()
-    }
-
-    /// The batch completed: runs `body` now if the call's handle is known, else once it is.
-    func completed(_ body: @escaping @Sendable () -> Void) {
-        let runNow = state.withLock { state -> Bool in
-            if state.pointerBits != 0 { return true }
-            state.pendingCompletion = body
-            return false
-        }
-        if runNow { body() }
-    }
+    // Set right after the batch starts, read when it completes: the completion queue orders the two.
+    var pointer: OpaquePointer?
 
     func result() -> Result<[UInt8], GRPCCallError> {
         guard let pointer else {
