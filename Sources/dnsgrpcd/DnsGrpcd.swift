@@ -49,6 +49,7 @@ struct DnsGrpcd: AsyncParsableCommand {
     var shutdownGrace: String = "5s"
 
     func run() async throws {
+        let stopSignals = StopSignals()
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning, error or critical")
         }
@@ -102,6 +103,7 @@ struct DnsGrpcd: AsyncParsableCommand {
         }
         let services = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        await stopSignals.attach(services)
         try await services.run()
         try await group.shutdownGracefully()
         logger.info("stopped")

@@ -96,6 +96,7 @@ slow.test:{p['dns']} {{
 }}
 grpc.test:{p['dns']} {{
     bind 127.0.0.1
+    errors
     grpc . {fast.addr}
 }}
 grpc://example.org:{p['grpc']} {{
@@ -104,6 +105,15 @@ grpc://example.org:{p['grpc']} {{
 }}
 """)
     proc = dnsgrpcd("-conf", conf, "--log-level", "info", wait_for=[dns_addr, grpc_addr, metrics_addr])
+
+    # A gRPC channel connects on its first call; make sure it has before counting (bounded retries).
+    warm_up = 0
+    while True:
+        warm_up += 1
+        if udp_query(dns_addr, f"warm{warm_up}.grpc.test.").rcode() == dns.rcode.NOERROR:
+            break
+        assert warm_up < 10, "the grpc upstream never answered"
+        time.sleep(0.5)
 
     # Known traffic.
     for _ in range(3):
@@ -153,9 +163,9 @@ grpc://example.org:{p['grpc']} {{
     assert m.value("coredns_forward_max_concurrent_rejects_total") == 1
     assert m.value("coredns_forward_requests_total", to=slow.addr) == 1
 
-    assert m.value("coredns_grpc_requests_total", to=fast.addr) == 1
-    assert m.value("coredns_grpc_responses_total", to=fast.addr, rcode="NOERROR") == 1
-    assert m.value("coredns_grpc_request_duration_seconds_count", to=fast.addr) == 1
+    assert m.value("coredns_grpc_requests_total", to=fast.addr) == warm_up + 1
+    assert m.value("coredns_grpc_responses_total", to=fast.addr, rcode="NOERROR") == 2
+    assert m.value("coredns_grpc_request_duration_seconds_count", to=fast.addr) == 2
 
     grpc_server = f"grpc://127.0.0.1:{p['grpc']}"
     assert m.value("coredns_dns_requests_total", server=grpc_server, zone="example.org.", proto="tcp") == 2
@@ -183,18 +193,22 @@ def test_health_and_ready_follow_upstreams(dnsgrpcd, tmp_path, ops_ports):
     p = ops_ports
     upstream_port = support.free_port()
     health_addr, ready_addr = f"127.0.0.1:{p['health']}", f"127.0.0.1:{p['ready']}"
-    dns_addr = f"127.0.0.1:{p['dns']}"
+    dns_addr, grpc_addr = f"127.0.0.1:{p['dns']}", f"127.0.0.1:{p['grpc']}"
     conf = write_corefile(tmp_path, f"""
 .:{p['dns']} {{
     bind 127.0.0.1
     health {health_addr} {{
-        lameduck 1s
+        lameduck 2s
     }}
     ready {ready_addr}
     forward . 127.0.0.1:{upstream_port}
 }}
+grpc://.:{p['grpc']} {{
+    bind 127.0.0.1
+    forward . 127.0.0.1:{upstream_port}
+}}
 """)
-    proc = dnsgrpcd("-conf", conf, wait_for=[dns_addr, health_addr, ready_addr])
+    proc = dnsgrpcd("-conf", conf, wait_for=[dns_addr, grpc_addr, health_addr, ready_addr])
 
     # The upstream is not there yet: alive, not ready.
     assert support.http_get(health_addr, "/health") == (200, "OK")
@@ -207,10 +221,15 @@ def test_health_and_ready_follow_upstreams(dnsgrpcd, tmp_path, ops_ports):
         assert support.wait_for_http(ready_addr, "/ready", 200, timeout=20, proc=proc) == "OK"
         assert udp_query(dns_addr, "www.example.org.").rcode() == dns.rcode.NOERROR
 
-        # Lame duck: after SIGTERM /health still says OK, /ready does not, and queries are still answered.
+        from grpc_health.v1 import health_pb2
+        assert support.grpc_health_check(grpc_addr) == health_pb2.HealthCheckResponse.SERVING
+
+        # Lame duck: after SIGTERM /health still says OK, /ready and the gRPC health service do not, and
+        # queries are still answered.
         proc.popen.send_signal(signal.SIGTERM)
         support.wait_for_http(ready_addr, "/ready", 503, timeout=5)
         assert support.http_get(health_addr, "/health") == (200, "OK")
+        assert support.grpc_health_check(grpc_addr) == health_pb2.HealthCheckResponse.NOT_SERVING
         assert udp_query(dns_addr, "www.example.org.").rcode() == dns.rcode.NOERROR
         assert proc.stop() == 0
     finally:

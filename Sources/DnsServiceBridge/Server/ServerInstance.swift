@@ -156,7 +156,13 @@ public final class ServerInstance: Sendable {
             }
         }
         let forwarder = sets.isEmpty ? nil : Forwarder(sets: sets)
-        let plugins = PluginFactory.plugins(for: block, logger: logger)
+        let plugins: [any QueryPlugin]
+        do {
+            plugins = try PluginFactory.plugins(for: block, logger: logger)
+        } catch {
+            forwarder?.stop()
+            throw error
+        }
         return (PluginChain.make(plugins, terminal: forwarder ?? RefusingHandler()), forwarder)
     }
 
