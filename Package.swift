@@ -43,7 +43,13 @@ let package = Package(
         ),
         .testTarget(
             name: "DnsServiceBridgeTests",
-            dependencies: ["DnsServiceBridge"]
+            dependencies: [
+                "DnsServiceBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
     ]
 )
