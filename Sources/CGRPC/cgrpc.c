@@ -75,11 +75,16 @@ grpc_channel_credentials *cgrpc_channel_credentials_create(int insecure, const c
 
 // ---- server ----
 grpc_server *cgrpc_server_create(grpc_completion_queue *cq, int max_receive_message_length) {
-  grpc_arg args[1];
+  grpc_arg args[2];
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   args[0].value.integer = max_receive_message_length;
-  grpc_channel_args channel_args = {1, args};
+  // A client that stalls in the TLS/HTTP2 handshake holds a connection for 120 s by default; DoT listeners
+  // drop such clients after 10 s, and so does gRPC.
+  args[1].type = GRPC_ARG_INTEGER;
+  args[1].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+  args[1].value.integer = 10000;
+  grpc_channel_args channel_args = {2, args};
   grpc_server *server = grpc_server_create(&channel_args, NULL);
   grpc_server_register_completion_queue(server, cq, NULL);
   return server;

@@ -47,6 +47,9 @@ public struct ForwardConfiguration: Sendable, Hashable {
     public var weights: [Int]
     /// TLS for tls:// and grpc:// upstreams; `tls_servername` is its `serverName`.
     public var tls: TLSClientSettings
+    /// Where `tls` (forward, grpc) or proxy's `protocol grpc` was written, for start-up errors about its files;
+    /// nil when it was not written, which for forward keeps grpc:// upstreams plaintext (see `tlsSettings(for:)`).
+    public var tlsLocation: SourceLocation?
     /// Use TCP to plain DNS upstreams even for UDP queries.
     public var forceTCP: Bool
     /// Use UDP to plain DNS upstreams even for TCP queries (retry over TCP when truncated); `forceTCP` wins.
@@ -79,7 +82,7 @@ public struct ForwardConfiguration: Sendable, Hashable {
     /// | setting | forward | grpc | proxy |
     /// |---|---|---|---|
     /// | policy | random | random | random |
-    /// | tls | system CAs | plaintext | system CAs (grpc) |
+    /// | tls | system CAs (tls://), plaintext (grpc://) | plaintext | system CAs (grpc) |
     /// | expire | 10s | 10s | 10s |
     /// | maxFails | 2 | 0 (grpc has no health checks) | 1 |
     /// | healthCheck | 0.5s, RD, `.` | same | same |
@@ -92,6 +95,7 @@ public struct ForwardConfiguration: Sendable, Hashable {
         self.policy = .random
         self.weights = []
         self.tls = kind == .grpc ? .insecure : .systemCAs
+        self.tlsLocation = nil
         self.forceTCP = false
         self.preferUDP = false
         self.expire = .seconds(10)
@@ -114,7 +118,16 @@ public struct ForwardConfiguration: Sendable, Hashable {
     public var isDeprecatedProxy: Bool { kind == .proxy }
 
     /// The TLS settings for one upstream: the directive's, with the upstream's own server name if it has one.
+    ///
+    /// In a `forward` block, tls:// upstreams verify with the system CAs when no `tls` is written (CoreDNS), but
+    /// grpc:// upstreams are plaintext unless `tls`, `tls_servername` or a per-upstream `#NAME` asks for TLS,
+    /// the way CoreDNS's grpc plugin treats them (so `forward . grpc://127.0.0.1:5553` reaches a plaintext
+    /// DnsService server).
     public func tlsSettings(for upstream: UpstreamAddress) -> TLSClientSettings {
+        if kind == .forward, upstream.transport == .grpc, tlsLocation == nil, tls.serverName == nil,
+           upstream.tlsServerName == nil {
+            return .insecure
+        }
         guard let name = upstream.tlsServerName else { return tls }
         return tls.withServerName(name)
     }

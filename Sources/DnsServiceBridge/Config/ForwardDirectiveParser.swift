@@ -51,6 +51,7 @@ enum ForwardDirectiveParser {
                     value, for: "max_concurrent", in: 0...maximumCount, expected: "a non-negative integer")
             case "tls":
                 forward.tls = try TLSArgumentParser.client(option, context: context)
+                forward.tlsLocation = option.location
             case "tls_servername":
                 let value = try ForwarderOptions.single(option, usage: "tls_servername NAME")
                 serverName = try OptionValue.hostName(value, text: value.text, for: "tls_servername")

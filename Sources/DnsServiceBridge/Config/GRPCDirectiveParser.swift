@@ -20,6 +20,7 @@ enum GRPCDirectiveParser {
                 grpc.except += try ForwarderOptions.except(option)
             case "tls":
                 tls = try TLSArgumentParser.client(option, context: context)
+                grpc.tlsLocation = option.location
             case "tls_servername":
                 let value = try ForwarderOptions.single(option, usage: "tls_servername NAME")
                 serverName = try OptionValue.hostName(value, text: value.text, for: "tls_servername")

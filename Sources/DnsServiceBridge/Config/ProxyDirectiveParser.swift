@@ -93,6 +93,7 @@ enum ProxyDirectiveParser {
         case "grpc":
             legacy.upstreamProtocol = .grpc
             proxy.tls = try TLSArgumentParser.legacyProxyGRPC(arguments, option: option, context: context)
+            proxy.tlsLocation = option.location
         default:
             throw ConfigurationError(
                 at: option.arguments[0].location, "unknown protocol '\(option.arguments[0].text)'",

@@ -66,6 +66,7 @@ struct ServerBlockBuilder {
                 server.reload = try ReloadConfiguration.parse(line)
             case "tls":
                 server.tls = try TLSArgumentParser.server(line, context: context)
+                server.tlsLocation = line.location
             case "whoami":
                 try line.requireArguments(0...0, usage: "whoami")
                 try line.requireNoBlock(usage: "whoami")

@@ -11,6 +11,8 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     public var forwarders: [ForwardConfiguration]
     /// The listener TLS for tls:// and grpc:// keys.
     public var tls: TLSServerSettings?
+    /// Where the block's `tls` directive was written, for start-up errors about its files.
+    public var tlsLocation: SourceLocation?
     /// The metrics endpoint.
     public var prometheus: PrometheusConfiguration?
     /// The liveness endpoint.
@@ -39,6 +41,7 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
         self.bindExcept = []
         self.forwarders = []
         self.tls = nil
+        self.tlsLocation = nil
         self.prometheus = nil
         self.health = nil
         self.ready = nil

@@ -62,7 +62,7 @@ public final class ServerInstance: Sendable {
                         routes[listenerKey, default: []].append(
                             ZoneRouter.Route(zone: zone, network: key.reverseFilter, handler: handler))
                         if let tls = block.tls, tlsByKey[listenerKey] == nil {
-                            tlsByKey[listenerKey] = (tls, block.location)
+                            tlsByKey[listenerKey] = (tls, block.tlsLocation ?? block.location)
                         }
                         if key.scheme == .tls && block.tls == nil {
                             throw StartupError(at: block.location, "server block \(key) serves DNS over TLS "

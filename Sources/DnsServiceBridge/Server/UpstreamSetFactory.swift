@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Builds the engine's upstream set for one `forward`, `grpc` or `proxy` directive.
 enum UpstreamSetFactory {
@@ -69,6 +70,8 @@ enum UpstreamSetFactory {
         let label = upstream.description
         let tls = config.tlsSettings(for: upstream)
         let speaksGRPC = config.kind == .grpc || config.legacyProxy?.upstreamProtocol == .grpc
+        // Certificate problems point at the `tls` line that named the files.
+        let tlsLocation = config.tlsLocation ?? config.location
         do {
             switch speaksGRPC ? .grpc : upstream.transport {
             case .dns:
@@ -76,13 +79,21 @@ enum UpstreamSetFactory {
                                             group: group, expire: options.expire,
                                             maxIdleConnections: options.maxIdleConnections)
             case .tls:
+                let context: NIOSSLContext
+                do { context = try tls.dotClientContext() } catch {
+                    throw StartupError(at: tlsLocation, "upstream \(label): \(error)")
+                }
                 return DoTUpstreamTransport(label: label, address: try address(of: upstream, in: config),
-                                            sslContext: try tls.dotClientContext(),
-                                            serverName: tls.serverName ?? upstream.host, group: group,
-                                            expire: options.expire, maxIdleConnections: options.maxIdleConnections)
+                                            sslContext: context, serverName: tls.serverName ?? upstream.host,
+                                            group: group, expire: options.expire,
+                                            maxIdleConnections: options.maxIdleConnections)
             case .grpc:
-                return try GRPCUpstreamTransport(label: label, target: upstream.hostPort,
-                                                 security: try tls.grpcChannelSecurity(), group: group)
+                let security: GRPCChannelSecurity
+                do { security = try tls.grpcChannelSecurity() } catch {
+                    throw StartupError(at: tlsLocation, "upstream \(label): \(error)")
+                }
+                return try GRPCUpstreamTransport(label: label, target: upstream.hostPort, security: security,
+                                                 group: group)
             }
         } catch let error as StartupError {
             throw error

@@ -5,6 +5,8 @@ public enum ExchangeError: Error, Hashable, Sendable, CustomStringConvertible {
     case connectionClosed(upstream: String)
     case badReply(upstream: String, reason: String)
     case upstreamStatus(upstream: String, status: String)
+    /// Every connection to the upstream already carries as many queries as it may.
+    case tooManyInFlight(upstream: String, limit: Int)
     case shutDown
 
     public var description: String {
@@ -14,6 +16,8 @@ public enum ExchangeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .connectionClosed(let upstream): return "\(upstream) closed the connection before answering"
         case .badReply(let upstream, let reason): return "\(upstream) sent an unusable reply: \(reason)"
         case .upstreamStatus(let upstream, let status): return "\(upstream) answered with \(status)"
+        case .tooManyInFlight(let upstream, let limit):
+            return "\(upstream) already has \(limit) queries in flight on each connection it may open"
         case .shutDown: return "the forwarder is shutting down"
         }
     }

@@ -253,6 +253,7 @@ import Testing
                 $0.maxFails = 3
                 $0.except = ["internal.example.org."]
                 $0.tls = TLSClientSettings(caFile: ca, certFile: cert, keyFile: key)
+                $0.tlsLocation = at(9)
                 $0.legacyProxy = LegacyProxySettings(
                     failTimeout: .seconds(5),
                     httpHealthCheck: .init(path: "/health", port: 18080, interval: .seconds(10)),
@@ -397,6 +398,7 @@ import Testing
             serverBlock([ListenAddress(scheme: .tls, zone: "example.org.", port: 18853)]) {
                 $0.whoami = true
                 $0.tls = TLSServerSettings(certFile: cert, keyFile: key)
+                $0.tlsLocation = at(3)
             },
         ]))
     }
