@@ -8,14 +8,17 @@ public final class ServerInstance: Sendable {
     private let dnsListeners: [DNSListener]
     private let grpcListeners: [GRPCListener]
     private let forwarders: [Forwarder]
+    /// The plugins of every block, kept to stop their background work (hosts file re-reads).
+    private let plugins: [any QueryPlugin]
     /// What is listening, for logs: `dns://127.0.0.1:5353`, `grpc://[::]:443`.
     public let listening: [String]
 
     private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], forwarders: [Forwarder],
-                 listening: [String]) {
+                 plugins: [any QueryPlugin], listening: [String]) {
         self.dnsListeners = dnsListeners
         self.grpcListeners = grpcListeners
         self.forwarders = forwarders
+        self.plugins = plugins
         self.listening = listening
     }
 
@@ -24,13 +27,16 @@ public final class ServerInstance: Sendable {
                              logger: Logger, overrides: EngineOverrides = EngineOverrides()) async throws(StartupError)
         -> ServerInstance {
         var forwarders: [Forwarder] = []
+        var plugins: [any QueryPlugin] = []
         var routes: [ListenerKey: [ZoneRouter.Route]] = [:]
         var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
         var order: [ListenerKey] = []
         do throws(StartupError) {
             for block in configuration.servers {
-                let (handler, forwarder) = try blockHandler(block, group: group, logger: logger, overrides: overrides)
+                let (handler, forwarder, blockPlugins) = try blockHandler(block, group: group, logger: logger,
+                                                                          overrides: overrides)
                 if let forwarder { forwarders.append(forwarder) }
+                plugins += blockPlugins
                 for key in block.keys {
                     let zone: DNSName
                     do { zone = try DNSName(key.zone) } catch { throw StartupError(at: block.location, "\(error)") }
@@ -51,6 +57,7 @@ public final class ServerInstance: Sendable {
             }
         } catch {
             forwarders.forEach { $0.stop() }
+            stopPlugins(plugins)
             throw error
         }
 
@@ -74,7 +81,7 @@ public final class ServerInstance: Sendable {
                         listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
                                                               handler: router, group: group, logger: logger)
                     } catch {
-                        throw StartupError(at: nil, "cannot listen on \(key): \(error)")
+                        throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
                     }
                     dnsListeners.append(listener)
                 case .grpc:
@@ -89,7 +96,7 @@ public final class ServerInstance: Sendable {
                         listener = try GRPCListener(addresses: [(key.grpcAddress, security)], handler: router,
                                                     group: group, logger: logger)
                     } catch {
-                        throw StartupError(at: nil, "\(error)")
+                        throw StartupError(at: nil, "\(error)", isListenFailure: true)
                     }
                     listener.start()
                     grpcListeners.append(listener)
@@ -100,15 +107,16 @@ public final class ServerInstance: Sendable {
             for listener in dnsListeners { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
             forwarders.forEach { $0.stop() }
+            stopPlugins(plugins)
             throw error
         }
         return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, forwarders: forwarders,
-                              listening: listening)
+                              plugins: plugins, listening: listening)
     }
 
     private static func blockHandler(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
                                      logger: Logger, overrides: EngineOverrides)
-        throws(StartupError) -> (any QueryHandler, Forwarder?) {
+        throws(StartupError) -> (any QueryHandler, Forwarder?, [any QueryPlugin]) {
         var sets: [UpstreamSet] = []
         for forward in block.forwarders {
             if forward.isDeprecatedProxy {
@@ -126,7 +134,14 @@ public final class ServerInstance: Sendable {
         }
         let forwarder = sets.isEmpty ? nil : Forwarder(sets: sets)
         let plugins = PluginFactory.plugins(for: block, logger: logger)
-        return (PluginChain.make(plugins, terminal: forwarder ?? RefusingHandler()), forwarder)
+        let after = PluginFactory.pluginsAfterForwarders(for: block, logger: logger)
+        let tail = PluginChain.make(after, terminal: RefusingHandler())
+        let terminal: any QueryHandler = switch (forwarder, after.isEmpty) {
+        case (let forwarder?, true): forwarder
+        case (let forwarder?, false): ForwarderFallthrough(forwarder: forwarder, next: tail)
+        case (nil, _): tail
+        }
+        return (PluginChain.make(plugins, terminal: terminal), forwarder, plugins + after)
     }
 
     /// Stops listening, lets queries in flight finish (up to `gracePeriod` for gRPC), then closes upstreams.
@@ -134,5 +149,10 @@ public final class ServerInstance: Sendable {
         for listener in dnsListeners { await listener.close() }
         for listener in grpcListeners { await listener.shutdown(gracePeriod: gracePeriod) }
         forwarders.forEach { $0.stop() }
+        Self.stopPlugins(plugins)
+    }
+
+    private static func stopPlugins(_ plugins: [any QueryPlugin]) {
+        for case let plugin as any StoppablePlugin in plugins { plugin.stop() }
     }
 }

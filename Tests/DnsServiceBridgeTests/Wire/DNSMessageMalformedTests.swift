@@ -14,7 +14,7 @@ import Testing
     private static let typeAClassIN: [UInt8] = [0, 1, 0, 1]
     private static let emptyOPT: [UInt8] = [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]
 
-    private func expect(_ bytes: [UInt8], throws error: DNSWireError, sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expect(_ bytes: [UInt8], throws error: DNSWireError, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         #expect(throws: error, sourceLocation: sourceLocation) {
             try DNSMessage(bytes: bytes)
         }
