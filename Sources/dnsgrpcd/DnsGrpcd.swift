@@ -57,6 +57,8 @@ struct DnsGrpcd: AsyncParsableCommand {
         let overrides = try engineOverrides()
         let grace = try duration(shutdownGrace, flag: "--shutdown-grace")
 
+        // Signals are taken over before anything listens, so a SIGHUP right after start-up is a reload, not death.
+        let signals = SignalWaiter.events()
         let source = ConfigurationSource(conf: conf, dnsPort: dnsPort, grpc: grpcListeners, dns: dnsListeners,
                                          upstreams: upstreams)
         let configuration: Configuration
@@ -79,14 +81,22 @@ struct DnsGrpcd: AsyncParsableCommand {
         for address in instance.listening { logger.info("listening on \(address)") }
         logger.info("dnsgrpcd started", metadata: ["grpc-core": "\(gRPCCoreVersion())"])
 
-        for await event in SignalWaiter.events() {
+        let reloader = ConfigurationReloader(instance: instance, configuration: configuration,
+                                             source: source.reloadSource(logger: logger), group: group,
+                                             logger: logger, overrides: overrides)
+        await reloader.start()
+        for await event in signals {
             if case .stop(let signal) = event {
                 logger.info("stopping", metadata: ["signal": "\(signal)"])
                 break
             }
-            logger.notice("SIGHUP received; reload is not configured")
+            guard source.reloadable else {
+                logger.notice("SIGHUP received; the configuration comes from flags, there is nothing to reload")
+                continue
+            }
+            await reloader.reload(trigger: "SIGHUP")
         }
-        await instance.stop(gracePeriod: grace)
+        await reloader.stop(gracePeriod: grace)
         try await group.shutdownGracefully()
         logger.info("stopped")
     }
