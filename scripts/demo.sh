@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # stop_process and cleanup run from the EXIT trap
-# `make demo`: knotd serves examples/zones/example.org.zone on a free loopback port, dnsgrpcd serves gRPC DnsService
-# on 127.0.0.1:$GRPC_PORT (5553) and forwards to it; two queries through the gateway are printed; both stay up
-# until Ctrl-C, which stops them.
+# `make demo`: knotd serves examples/zones/example.org.zone on a free loopback port, dnsgrpcd runs
+# examples/gateway/Corefile: gRPC DnsService on 127.0.0.1:$GRPC_PORT (5553), forwarding to knotd; two queries
+# through the gateway are printed; both stay up until Ctrl-C, which stops them.
 # Environment: DEMO_ONESHOT=1 exits after the queries (CI, smoke tests); GRPC_PORT; DNSGRPCD (binary, default
 # .build/debug/dnsgrpcd); DEMO_DIR (logs, knotd's config and state; default run/demo); PYTHON; KNOTD.
 set -euo pipefail
@@ -87,8 +87,9 @@ done
   || die "knotd does not answer example.org SOA on 127.0.0.1:$knot_port (log: $knot_log)"
 say "knotd serves example.org on 127.0.0.1:$knot_port (log: $knot_log)"
 
-# dnsgrpcd, the gRPC DnsService gateway in front of it.
-setsid "$DNSGRPCD" --grpc "127.0.0.1:$GRPC_PORT" --upstream "127.0.0.1:$knot_port" --log-level info \
+# dnsgrpcd, the gRPC DnsService gateway in front of it: examples/gateway/Corefile, ports from the environment.
+corefile="$repo/examples/gateway/Corefile"
+GRPC_PORT=$GRPC_PORT UPSTREAM="127.0.0.1:$knot_port" setsid "$DNSGRPCD" -conf "$corefile" --log-level info \
   >"$grpcd_log" 2>&1 &
 grpcd_pid=$!
 ready=""
@@ -98,7 +99,7 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$ready" ] || die "dnsgrpcd did not listen on 127.0.0.1:$GRPC_PORT within 30 s (log: $grpcd_log)"
-say "dnsgrpcd serves gRPC DnsService on 127.0.0.1:$GRPC_PORT, upstream 127.0.0.1:$knot_port (log: $grpcd_log)"
+say "dnsgrpcd ($corefile) serves gRPC DnsService on 127.0.0.1:$GRPC_PORT, upstream 127.0.0.1:$knot_port (log: $grpcd_log)"
 
 for q in "www.example.org A" "example.org MX"; do
   say "python3 scripts/grpc_query.py 127.0.0.1:$GRPC_PORT $q"
@@ -114,6 +115,7 @@ cat <<EOF
     python3 scripts/grpc_query.py 127.0.0.1:$GRPC_PORT nope.example.org A       # NXDOMAIN
     dig @127.0.0.1 -p $knot_port www.example.org A                                # knotd directly, to compare
     tail -f $grpcd_log
+    \$EDITOR $corefile      # the gateway reloads it within seconds (reload 2s 1s)
 EOF
 
 if [ "${DEMO_ONESHOT:-0}" = 1 ]; then

@@ -146,6 +146,21 @@ cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call) {
   return copy_slice(call->details.method);
 }
 
+cgrpc_bytes cgrpc_server_call_copy_peer(const cgrpc_server_call *call) {
+  cgrpc_bytes out = {NULL, 0};
+  if (call->call == NULL) return out;
+  char *peer = grpc_call_get_peer(call->call);
+  if (peer == NULL) return out;
+  size_t length = strlen(peer);
+  out.data = malloc(length > 0 ? length : 1);
+  if (out.data != NULL) {
+    memcpy(out.data, peer, length);
+    out.length = length;
+  }
+  gpr_free(peer);
+  return out;
+}
+
 grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_message, const uint8_t *message,
                                         size_t length, grpc_status_code status, const char *details, void *tag) {
   grpc_op ops[4];

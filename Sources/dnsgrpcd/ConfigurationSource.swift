@@ -37,4 +37,11 @@ struct ConfigurationSource {
 
     /// Reads the same source again (SIGHUP or the reload plugin).
     var reloadable: Bool { grpc.isEmpty && dns.isEmpty }
+
+    /// What a reload reads: the Corefile in use (watched by the `reload` directive) and this same loader, so a
+    /// SIGHUP also picks up a ./Corefile created after a start with the default configuration.
+    func reloadSource(logger: Logger) -> ConfigurationReloader.Source {
+        let file = reloadable ? (conf ?? (FileManager.default.fileExists(atPath: "Corefile") ? "Corefile" : nil)) : nil
+        return ConfigurationReloader.Source(file: file) { try load(logger: logger) }
+    }
 }

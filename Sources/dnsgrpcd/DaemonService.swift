@@ -6,18 +6,21 @@ import ServiceLifecycle
 /// then keeps answering through the `lameduck` period (readiness and gRPC health already say no), then stops
 /// taking queries, answers those in flight (up to the grace period) and closes everything.
 struct DaemonService: Service {
-    let instance: ServerInstance
+    /// Holds the running instance, which a reload replaces.
+    let reloader: ConfigurationReloader
     let endpoints: OperationsEndpoints
     let state: ServiceState
     let gracePeriod: Duration
+    /// SIGHUP, taken over before start-up.
+    let reloads: AsyncStream<Void>
     let logger: Logger
-    /// Called on SIGHUP; the reload feature plugs in here.
+    /// Called on SIGHUP.
     let onReload: @Sendable () async -> Void
 
     func run() async throws {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [onReload] in
-                for await _ in SignalWaiter.reloads() { await onReload() }
+            group.addTask { [onReload, reloads] in
+                for await _ in reloads { await onReload() }
             }
             // Throws only when the task is cancelled, which is a shutdown too.
             try? await gracefulShutdown()
@@ -31,7 +34,7 @@ struct DaemonService: Service {
             try? await Task.sleep(for: lameDuck)
         }
         state.enterStopping()
-        await instance.stop(gracePeriod: gracePeriod)
+        await reloader.stop(gracePeriod: gracePeriod)
         await endpoints.close()
     }
 }

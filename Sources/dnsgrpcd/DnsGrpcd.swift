@@ -63,6 +63,8 @@ struct DnsGrpcd: AsyncParsableCommand {
         let grace = try duration(shutdownGrace, flag: "--shutdown-grace")
         if let threads, threads < 1 { throw ValidationError("--threads \(threads): expected 1 or more") }
 
+        // SIGHUP is taken over before anything listens, so one right after start-up is a reload, not death.
+        let reloads = SignalWaiter.reloads()
         let source = ConfigurationSource(conf: conf, dnsPort: dnsPort, grpc: grpcListeners, dns: dnsListeners,
                                          upstreams: upstreams)
         let configuration: Configuration
@@ -93,13 +95,21 @@ struct DnsGrpcd: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             Self.fail("\(error)")
         }
-        state.serving(readiness: { instance.upstreamsReady })
         for address in instance.listening + endpoints.listening { logger.info("listening on \(address)") }
         logger.info("dnsgrpcd started", metadata: ["grpc-core": "\(gRPCCoreVersion())"])
 
-        let daemon = DaemonService(instance: instance, endpoints: endpoints, state: state, gracePeriod: grace,
-                                   logger: logger) { [logger] in
-            logger.notice("SIGHUP received; reload is not configured")
+        let reloader = ConfigurationReloader(instance: instance, configuration: configuration,
+                                             source: source.reloadSource(logger: logger), group: group,
+                                             logger: logger, overrides: overrides, state: state)
+        state.serving(readiness: { reloader.upstreamsReady })
+        await reloader.start()
+        let daemon = DaemonService(reloader: reloader, endpoints: endpoints, state: state, gracePeriod: grace,
+                                   reloads: reloads, logger: logger) { [logger, source] in
+            guard source.reloadable else {
+                logger.notice("SIGHUP received; the configuration comes from flags, there is nothing to reload")
+                return
+            }
+            await reloader.reload(trigger: "SIGHUP")
         }
         let services = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -223,14 +223,15 @@ class Dnsgrpcd(Process):
 
 def start_dnsgrpcd(*args: str, log_dir: Path, wait_for: list[str] | None = None,
                    timeout: float = READY_TIMEOUT, env: dict[str, str] | None = None,
-                   name: str = "dnsgrpcd") -> Dnsgrpcd:
-    """Starts dnsgrpcd with `args` and waits until each address in `wait_for` accepts TCP connections.
+                   name: str = "dnsgrpcd", cwd: Path | None = None) -> Dnsgrpcd:
+    """Starts dnsgrpcd with `args` (in `cwd`, default the current directory) and waits until each address in
+    `wait_for` accepts TCP connections.
 
     `wait_for` defaults to every --grpc and --dns address in `args`; pass [] to not wait."""
     argv = [str(dnsgrpcd_binary()), *map(str, args)]
     log_dir = Path(log_dir)
     log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-    proc = Dnsgrpcd(name, argv, log_path, env=env)
+    proc = Dnsgrpcd(name, argv, log_path, env=env, cwd=cwd)
     try:
         for addr in (listen_addresses(args) if wait_for is None else wait_for):
             proc.wait_for_port(*split_hostport(addr), timeout=timeout)
@@ -238,6 +239,43 @@ def start_dnsgrpcd(*args: str, log_dir: Path, wait_for: list[str] | None = None,
         proc.kill()
         raise
     return proc
+
+
+def run_dnsgrpcd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                 timeout: float = READY_TIMEOUT) -> subprocess.CompletedProcess:
+    """Runs dnsgrpcd to completion (for start-up failures) and returns its exit code and output.
+
+    A dnsgrpcd that is still running after `timeout` is killed and reported: a start-up failure must exit."""
+    argv = [str(dnsgrpcd_binary()), *map(str, args)]
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=child_env(env),
+                              cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise ProcessError(f"{' '.join(argv)} was still running after {timeout}s; expected it to exit\n"
+                           f"stdout: {e.stdout}\nstderr: {e.stderr}") from None
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Calls `predicate` until it returns a true value (returned) or `timeout` passes (AssertionError with the last
+    value or exception)."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last = value
+        except Exception as e:  # noqa: BLE001 - retried until the deadline, then reported
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not met within {timeout}s (last: {last!r})")
+        time.sleep(interval)
+
+
+def example_corefile(name: str) -> Path:
+    """examples/<name> (a Corefile of the examples folder)."""
+    return REPO / "examples" / name
 
 
 # --- knotd ---------------------------------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ public final class GRPCServerResponder: Sendable {
         self.onFinished = onFinished
     }
 
+    /// The client's address as gRPC core names it (`ipv4:127.0.0.1:5353`, `ipv6:[::1]:5353`); empty when unknown.
+    public var peer: String { call.peer }
+
     /// Replies with a message and status OK.
     public func reply(_ message: [UInt8]) {
         send(message: message, status: .ok, details: nil)
@@ -64,6 +67,8 @@ final class ServerCallHandle: @unchecked Sendable {
     }
 
     var method: String { cgrpc_server_call_copy_method(pointer).consumeIntoString() }
+
+    var peer: String { cgrpc_server_call_copy_peer(pointer).consumeIntoString() }
 
     func reply(message: [UInt8]?, status: GRPCStatusCode, details: String?,
                onFinished: @escaping @Sendable () -> Void) {

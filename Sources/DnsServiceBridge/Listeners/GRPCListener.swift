@@ -25,7 +25,9 @@ public final class GRPCListener: Sendable {
                     responder.fail(.invalidArgument, "\(error)")
                     return
                 }
-                let context = QueryContext(client: nil, transport: .grpc, eventLoop: group.any())
+                let peer = responder.peer
+                let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc,
+                                           eventLoop: group.any(), clientAddress: GRPCPeer.socketAddress(peer))
                 handler.handle(query, context: context).whenSuccess { reply in
                     BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                     responder.reply(DnsPacketCodec.encode(reply.bytes))

@@ -46,8 +46,9 @@ final class StreamQueryHandler: ChannelDuplexHandler {
             return
         }
         inFlight += 1
-        let client = context.remoteAddress?.description
-        let queryContext = QueryContext(client: client, transport: transport, eventLoop: context.eventLoop)
+        let remote = context.remoteAddress
+        let queryContext = QueryContext(client: remote?.description, transport: transport,
+                                        eventLoop: context.eventLoop, clientAddress: remote)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         handler.handle(query, context: queryContext).whenSuccess { reply in
             let (handler, context) = bound.value

@@ -11,16 +11,19 @@ public final class ServerInstance: Sendable {
     private let inFlight: InFlightQueries
     private let collector: MetricsCollectors.Token
     private let logger: Logger
+    /// The plugins of every block, kept to stop their background work (hosts file re-reads).
+    private let plugins: [any QueryPlugin]
     /// What is listening, for logs: `dns://127.0.0.1:5353`, `grpc://[::]:443`.
     public let listening: [String]
 
     private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], forwarders: [Forwarder],
-                 inFlight: InFlightQueries, logger: Logger, listening: [String]) {
+                 inFlight: InFlightQueries, logger: Logger, plugins: [any QueryPlugin], listening: [String]) {
         self.dnsListeners = dnsListeners
         self.grpcListeners = grpcListeners
         self.forwarders = forwarders
         self.inFlight = inFlight
         self.logger = logger
+        self.plugins = plugins
         self.listening = listening
         collector = MetricsCollectors.shared.add {
             BridgeMetrics.collectListenerCounters()
@@ -46,13 +49,16 @@ public final class ServerInstance: Sendable {
         -> ServerInstance {
         let inFlight = InFlightQueries()
         var forwarders: [Forwarder] = []
+        var plugins: [any QueryPlugin] = []
         var routes: [ListenerKey: [ZoneRouter.Route]] = [:]
         var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
         var order: [ListenerKey] = []
         do throws(StartupError) {
             for block in configuration.servers {
-                let (handler, forwarder) = try blockHandler(block, group: group, logger: logger, overrides: overrides)
+                let (handler, forwarder, blockPlugins) = try blockHandler(block, group: group, logger: logger,
+                                                                          overrides: overrides)
                 if let forwarder { forwarders.append(forwarder) }
+                plugins += blockPlugins
                 for key in block.keys {
                     let zone: DNSName
                     do { zone = try DNSName(key.zone) } catch { throw StartupError(at: block.location, "\(error)") }
@@ -73,6 +79,7 @@ public final class ServerInstance: Sendable {
             }
         } catch {
             forwarders.forEach { $0.stop() }
+            stopPlugins(plugins)
             throw error
         }
 
@@ -98,7 +105,7 @@ public final class ServerInstance: Sendable {
                         listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
                                                               handler: router, group: group, logger: logger)
                     } catch {
-                        throw StartupError(at: nil, "cannot listen on \(key): \(error)")
+                        throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
                     }
                     dnsListeners.append(listener)
                 case .grpc:
@@ -114,7 +121,7 @@ public final class ServerInstance: Sendable {
                                                     group: group, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
-                        throw StartupError(at: nil, "\(error)")
+                        throw StartupError(at: nil, "\(error)", isListenFailure: true)
                     }
                     listener.start()
                     grpcListeners.append(listener)
@@ -125,6 +132,7 @@ public final class ServerInstance: Sendable {
             for listener in dnsListeners { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
             forwarders.forEach { $0.stop() }
+            stopPlugins(plugins)
             throw error
         }
         if configuration.servers.contains(where: { $0.ready != nil }) {
@@ -134,12 +142,12 @@ public final class ServerInstance: Sendable {
             }
         }
         return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, forwarders: forwarders,
-                              inFlight: inFlight, logger: logger, listening: listening)
+                              inFlight: inFlight, logger: logger, plugins: plugins, listening: listening)
     }
 
     private static func blockHandler(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
                                      logger: Logger, overrides: EngineOverrides)
-        throws(StartupError) -> (any QueryHandler, Forwarder?) {
+        throws(StartupError) -> (any QueryHandler, Forwarder?, [any QueryPlugin]) {
         var sets: [UpstreamSet] = []
         for forward in block.forwarders {
             if forward.isDeprecatedProxy {
@@ -163,7 +171,14 @@ public final class ServerInstance: Sendable {
             forwarder?.stop()
             throw error
         }
-        return (PluginChain.make(plugins, terminal: forwarder ?? RefusingHandler()), forwarder)
+        let after = PluginFactory.pluginsAfterForwarders(for: block, logger: logger)
+        let tail = PluginChain.make(after, terminal: RefusingHandler())
+        let terminal: any QueryHandler = switch (forwarder, after.isEmpty) {
+        case (let forwarder?, true): forwarder
+        case (let forwarder?, false): ForwarderFallthrough(forwarder: forwarder, next: tail)
+        case (nil, _): tail
+        }
+        return (PluginChain.make(plugins, terminal: terminal), forwarder, plugins + after)
     }
 
     /// Stops taking queries (TCP/DoT stop accepting, gRPC stops taking calls, UDP queries get REFUSED),
@@ -188,5 +203,10 @@ public final class ServerInstance: Sendable {
         }
         forwarders.forEach { $0.stop() }
         MetricsCollectors.shared.remove(collector)
+        Self.stopPlugins(plugins)
+    }
+
+    private static func stopPlugins(_ plugins: [any QueryPlugin]) {
+        for case let plugin as any StoppablePlugin in plugins { plugin.stop() }
     }
 }

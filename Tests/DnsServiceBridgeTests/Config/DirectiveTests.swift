@@ -184,6 +184,7 @@ import Testing
             forwarder([UpstreamAddress(transport: .grpc, host: "127.0.0.1", port: 15443)], kind: .grpc, from: "example.org.", line: 2) {
                 $0.except = ["internal.example.org."]
                 $0.tls = TLSClientSettings(caFile: ca, serverName: "grpc.example.org")
+                $0.tlsLocation = SourceLocation(file: "Corefile", line: 4)
                 $0.policy = .roundRobin
                 $0.fallthroughZones = ["."]
             },

@@ -85,7 +85,7 @@ private struct Fixture {
         options.healthCheckInterval = .seconds(60)
         configure(&options)
         set = UpstreamSet(zone: .root, except: [], transports: upstreams.map { ($0, weight: 1) }, policy: policy,
-                          options: options, metrics: ForwardMetrics(proxyName: "forward", factory: metrics),
+                          options: options, metrics: ForwardMetrics(plugin: "forward", factory: metrics),
                           group: group, logger: Logger(label: "test"))
     }
 
@@ -227,7 +227,7 @@ private func allDown(_ fixture: Fixture) async throws {
     let fixture = Fixture([.answer])
     let set = UpstreamSet(zone: try DNSName("example.org."), except: [try DNSName("internal.example.org.")],
                           transports: [], policy: .random, options: ForwardOptions(),
-                          metrics: ForwardMetrics(proxyName: "forward", factory: fixture.metrics),
+                          metrics: ForwardMetrics(plugin: "forward", factory: fixture.metrics),
                           group: fixture.group, logger: Logger(label: "test"))
     #expect(set.matches(try DNSName("www.example.org.")))
     #expect(set.matches(try DNSName("example.org.")))
@@ -238,7 +238,7 @@ private func allDown(_ fixture: Fixture) async throws {
 
 @Test func nextRcodeHandsTheQueryToTheNextSet() async throws {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    let metrics = ForwardMetrics(proxyName: "forward", factory: TestMetrics())
+    let metrics = ForwardMetrics(plugin: "forward", factory: TestMetrics())
     let first = ScriptedExchanger("first", tag: .nxDomain, behaviour: .answer, group: group)
     let second = ScriptedExchanger("second", tag: .notImp, behaviour: .answer, group: group)
     func set(_ upstream: ScriptedExchanger, configure: (inout ForwardOptions) -> Void) -> UpstreamSet {
