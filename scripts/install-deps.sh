@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
 # build: gRPC core, protobuf-c and OpenSSL headers for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
-# test:  demo + pytest, prometheus_client, grpcio-health-checking.
+# test:  demo + pytest, prometheus_client, grpcio-health-checking, and unbound (an independent DNS-over-TLS server).
 # bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
 # apt-get update runs at most once, and only when a Debian package is missing. Python packages go to $PYTHON
 # (default python3) with `python3 -m pip`.
@@ -16,6 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev pkg-config)
 apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
+apt_test=(unbound)
 pip_demo=(grpcio grpcio-tools dnspython)
 pip_test=(pytest prometheus_client grpcio-health-checking)
 # What each pip package is imported as, to check for it.
@@ -25,7 +26,7 @@ declare -A import_name=([grpcio]=grpc [grpcio-tools]=grpc_tools [dnspython]=dns 
 case "$what" in
   build) apt_pkgs=("${apt_build[@]}"); pip_pkgs=() ;;
   demo) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}"); pip_pkgs=("${pip_demo[@]}") ;;
-  test | all) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}"); pip_pkgs=("${pip_demo[@]}" "${pip_test[@]}") ;;
+  test | all) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}" "${apt_test[@]}"); pip_pkgs=("${pip_demo[@]}" "${pip_test[@]}") ;;
   bench) apt_pkgs=("${apt_build[@]}" "${apt_run[@]}" "${apt_bench[@]}"); pip_pkgs=("${pip_demo[@]}") ;;
   *) echo "usage: $0 [build|demo|test|bench|all]" >&2; exit 2 ;;
 esac

@@ -8,6 +8,8 @@ Fixtures:
                               the test
   gateway (function)          dnsgrpcd on a free gRPC port with knot as upstream; .grpc_addr
   dns_grpc_server (function)  factory: dns_grpc_server(tag="a", extra_args=(...)) -> the Python DnsService server
+  module_processes (module)   track(proc) -> proc: processes a test module starts once for all its tests (via
+                              support.start_*); stopped (exit 0 asserted) after the module, logs added to failures
 Each process's log (stdout+stderr) is a file; the logs of a failed test's processes are added to its report.
 """
 
@@ -101,4 +103,22 @@ def dns_grpc_server(request: pytest.FixtureRequest, tmp_path):
     try:
         yield start
     finally:
+        _stop_all(started)
+
+
+@pytest.fixture(scope="module")
+def module_processes():
+    """track(proc) -> proc, for processes shared by the tests of one module."""
+    started: list[support.Process] = []
+
+    def track(proc: support.Process) -> support.Process:
+        started.append(proc)
+        _SESSION_PROCESSES.append(proc)
+        return proc
+
+    try:
+        yield track
+    finally:
+        for proc in started:
+            _SESSION_PROCESSES.remove(proc)
         _stop_all(started)

@@ -32,6 +32,8 @@ GENERATED = HERE / "generated"
 ZONE_DIR = REPO / "examples" / "zones"
 KNOT_CONF_TEMPLATE = REPO / "examples" / "knot.conf.in"
 DNS_GRPC_SERVER = HERE / "dns_grpc_server.py"
+# The test PKI (certs/make-certs.sh): test-only keys.
+CERTS = REPO / "certs"
 
 ZONE = "example.org."
 METHOD = "/coredns.dns.DnsService/Query"
@@ -255,7 +257,7 @@ def run_dnsgrpcd(*args: str, env: dict[str, str] | None = None, cwd: Path | None
                            f"stdout: {e.stdout}\nstderr: {e.stderr}") from None
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+def wait_until(predicate, timeout: float, what: str = "condition", interval: float = 0.1):
     """Calls `predicate` until it returns a true value (returned) or `timeout` passes (AssertionError with the last
     value or exception)."""
     deadline = time.monotonic() + timeout
@@ -276,6 +278,29 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
 def example_corefile(name: str) -> Path:
     """examples/<name> (a Corefile of the examples folder)."""
     return REPO / "examples" / name
+
+
+def write_corefile(directory: Path, text: str, name: str = "Corefile") -> Path:
+    """Writes `text` (dedented) as `directory/name` and returns the path, for `dnsgrpcd -conf PATH`."""
+    import textwrap
+    path = Path(directory) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def established_connections(port: int, host: str = "127.0.0.1") -> int:
+    """How many established TCP connections from this machine go to host:port right now (IPv4, /proc/net/tcp)."""
+    want = f"{socket.htonl(int.from_bytes(socket.inet_aton(host), 'big')):08X}:{port:04X}"
+    count = 0
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            # fields: sl local_address rem_address st ...; st 01 = ESTABLISHED
+            if fields[2] == want and fields[3] == "01":
+                count += 1
+    return count
 
 
 # --- knotd ---------------------------------------------------------------------------------------------------------
@@ -425,12 +450,20 @@ CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0), ("grpc.max_receive_message_len
 class DnsServiceClient:
     """A DnsService client on one channel: `query` wraps bytes in a DnsPacket, `call_raw` sends bytes as they are."""
 
-    def __init__(self, addr: str):
+    def __init__(self, addr: str, credentials=None, server_name: str | None = None):
+        """Plaintext unless `credentials` (see tls_channel_credentials); `server_name` overrides the name the
+        server certificate is checked against (and sent as SNI)."""
         import grpc
         pb2 = load_dns_pb2()
         self.addr = addr
         self._packet = pb2.DnsPacket
-        self.channel = grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        if credentials is None:
+            self.channel = grpc.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        else:
+            options = list(CHANNEL_OPTIONS)
+            if server_name:
+                options.append(("grpc.ssl_target_name_override", server_name))
+            self.channel = grpc.secure_channel(addr, credentials, options=options)
         self._query = self.channel.unary_unary(METHOD, request_serializer=pb2.DnsPacket.SerializeToString,
                                                response_deserializer=pb2.DnsPacket.FromString)
         # No serializers: the request goes on the wire byte for byte, the response comes back as bytes.
@@ -457,10 +490,96 @@ class DnsServiceClient:
         self.close()
 
 
-def grpc_query(addr: str, msg: bytes, timeout: float = 5.0) -> bytes:
-    """One Query call on a fresh channel: reply bytes, or raises grpc.RpcError."""
-    with DnsServiceClient(addr) as client:
+def grpc_query(addr: str, msg: bytes, timeout: float = 5.0, credentials=None,
+               server_name: str | None = None) -> bytes:
+    """One Query call on a fresh channel (TLS with `credentials`): reply bytes, or raises grpc.RpcError."""
+    with DnsServiceClient(addr, credentials=credentials, server_name=server_name) as client:
         return client.query(msg, timeout=timeout)
+
+
+# --- TLS (certs/) --------------------------------------------------------------------------------------------------
+
+def cert_path(name: str) -> Path:
+    """A file of the test PKI, e.g. cert_path("ca.pem")."""
+    path = CERTS / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run certs/make-certs.sh")
+    return path
+
+
+def tls_channel_credentials(ca: str | None = "ca.pem", cert: str | None = None, key: str | None = None):
+    """grpcio channel credentials from the test PKI: the server verified with `ca` (None: grpcio's default
+    roots), and a client certificate when `cert` and `key` are given."""
+    import grpc
+    read = lambda name: cert_path(name).read_bytes() if name else None  # noqa: E731
+    return grpc.ssl_channel_credentials(root_certificates=read(ca), private_key=read(key),
+                                        certificate_chain=read(cert))
+
+
+class Unbound(Process):
+    port: int
+
+    @property
+    def addr(self) -> str:
+        return join_hostport("127.0.0.1", self.port)
+
+
+def start_unbound_dot(work_dir: Path, forward_to: str, port: int | None = None, cert: str = "server.pem",
+                      key: str = "server-key.pem", timeout: float = 15.0) -> Unbound:
+    """Starts unbound serving DNS over TLS only, on 127.0.0.1:port with a certificate of the test PKI, forwarding
+    every query to `forward_to` (HOST:PORT, e.g. knotd); waits until its TLS port accepts connections."""
+    work_dir = Path(work_dir).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    fwd_host, fwd_port = split_hostport(forward_to)
+    conf = work_dir / "unbound.conf"
+    conf.write_text(f"""server:
+    interface: 127.0.0.1@{port}
+    tls-port: {port}
+    tls-service-key: "{cert_path(key)}"
+    tls-service-pem: "{cert_path(cert)}"
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{work_dir}"
+    pidfile: "{work_dir}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    num-threads: 1
+    do-ip6: no
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    cache-max-ttl: 0
+    cache-max-negative-ttl: 0
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: {fwd_host}@{fwd_port}
+""")
+    unbound = shutil.which("unbound") or "/usr/sbin/unbound"
+    proc = Unbound("unbound", [unbound, "-d", "-c", str(conf)], work_dir / "unbound.log")
+    proc.port = port
+    try:
+        proc.wait_for_port("127.0.0.1", port, timeout=timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
+def kdig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 15.0) -> DigResult:
+    """Asks `server` (HOST:PORT) with Knot's kdig (e.g. options "+tls", "+tls-ca=...") and parses status, answer
+    and authority sections; raises RuntimeError when kdig gets no answer (a refused TLS handshake, say)."""
+    host, port = split_hostport(server)
+    # kdig prints section titles only in its full output, which the parser needs.
+    argv = ["kdig", "+time=2", "+retry=1", f"@{host}", "-p", str(port), name, rdtype, *options]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return parse_dig_output(done.stdout, argv)
 
 
 # --- DNS comparison helpers ----------------------------------------------------------------------------------------
@@ -487,19 +606,24 @@ class DigResult:
 
 def dig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 10.0) -> DigResult:
     """Asks `server` (HOST:PORT) with the real dig and parses status, answer and authority sections."""
-    import dns.message
     host, port = split_hostport(server)
     argv = ["dig", "+noall", "+comments", "+answer", "+authority", "+time=2", "+tries=2",
             f"@{host}", "-p", str(port), name, rdtype, *options]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    status = re.search(r"status: ([A-Z]+)", done.stdout)
+    return parse_dig_output(done.stdout, argv)
+
+
+def parse_dig_output(stdout: str, argv: list[str]) -> DigResult:
+    """The status, answer and authority of dig's or kdig's output (both print `status: X` and `;; X SECTION:`)."""
+    import dns.message
+    status = re.search(r"status: ([A-Z]+)", stdout)
     if not status:
-        raise RuntimeError(f"no status in the output of {' '.join(argv)}:\n{done.stdout}")
+        raise RuntimeError(f"no status in the output of {' '.join(argv)}:\n{stdout}")
     sections: dict[str, list[str]] = {"ANSWER": [], "AUTHORITY": []}
     current = None
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         header = re.match(r";; (\w+) SECTION:", line)
         if header:
             current = header.group(1)
@@ -511,7 +635,7 @@ def dig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float
     text = "\n".join(["id 1", "opcode QUERY", "rcode NOERROR", "flags QR", ";ANSWER", *sections["ANSWER"],
                       ";AUTHORITY", *sections["AUTHORITY"]]) + "\n"
     msg = dns.message.from_text(text)
-    return DigResult(status.group(1), rr_set(msg.answer), rr_set(msg.authority), done.stdout)
+    return DigResult(status.group(1), rr_set(msg.answer), rr_set(msg.authority), stdout)
 
 
 # --- operations endpoints: /metrics, /health, /ready, grpc.health.v1 --------------------------------------------------
@@ -894,16 +1018,6 @@ It also records the query IDs it saw (`ids`).
                 self.tcp_open -= 1
                 self._conns.discard(conn)
 
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.05) -> None:
-    """Polls `condition` until it is true; raises AssertionError naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    if not condition():
-        raise AssertionError(f"timed out after {timeout}s waiting until {what}")
 
 
 def txt_tag(reply) -> str | None:
