@@ -2,15 +2,21 @@ import Metrics
 import NIOCore
 
 /// CoreDNS's `coredns_dns_*` metrics for one listener (the `server` label, such as `dns://:53`). Handles are
-/// cached by label values, so a query costs a few dictionary lookups under a lock.
+/// cached by label values, so a query costs one dictionary lookup under a lock (two with the DO bit).
 public final class ServerMetrics: Sendable {
     /// The `server` label.
     public let server: String
-    private let requests = LabelledCache<Counter>()
-    private let responses = LabelledCache<Counter>()
-    private let durations = LabelledCache<Timer>()
-    private let requestSizes = LabelledCache<Recorder>()
-    private let responseSizes = LabelledCache<Recorder>()
+    /// Every handle one query touches, cached together under (zone, proto, family, type, rcode): one lookup
+    /// under one lock per query instead of one per metric.
+    private struct Handles: Sendable {
+        let requests: Counter
+        let responses: Counter
+        let duration: Timer
+        let requestSize: Recorder
+        let responseSize: Recorder
+    }
+
+    private let handles = LabelledCache<Handles>()
     private let dnssecOK = LabelledCache<Counter>()
 
     /// Types CoreDNS counts by name; every other type is counted as `other` to bound the label's values.
@@ -45,34 +51,33 @@ public final class ServerMetrics: Sendable {
         let family = Self.familyLabel(context.client)
         let type = Self.typeLabel(query)
         let rcode = reply.rcode.description
-        requests.get([zone, proto, family, type]) { [server] in
-            Counter(label: "coredns_dns_requests_total",
-                    dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto),
-                                 ("family", family), ("type", type)])
-        }.increment()
+        let handles = handles.get([zone, proto, family, type, rcode]) { [server] in
+            Handles(
+                requests: Counter(label: "coredns_dns_requests_total",
+                                  dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto),
+                                               ("family", family), ("type", type)]),
+                responses: Counter(label: "coredns_dns_responses_total",
+                                   dimensions: [("server", server), ("zone", zone), ("view", ""), ("rcode", rcode),
+                                                ("plugin", "")]),
+                duration: Timer(label: "coredns_dns_request_duration_seconds",
+                                dimensions: [("server", server), ("zone", zone), ("view", ""), ("type", type)],
+                                preferredDisplayUnit: .seconds),
+                requestSize: Recorder(label: "coredns_dns_request_size_bytes",
+                                      dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)]),
+                responseSize: Recorder(label: "coredns_dns_response_size_bytes",
+                                       dimensions: [("server", server), ("zone", zone), ("view", ""),
+                                                    ("proto", proto)]))
+        }
+        handles.requests.increment()
+        handles.requestSize.record(query.bytes.count)
+        handles.duration.recordNanoseconds(duration.nanoseconds)
+        handles.responseSize.record(reply.bytes.count)
+        handles.responses.increment()
         if query.edns?.dnssecOK == true {
             dnssecOK.get([zone]) { [server] in
                 Counter(label: "coredns_dns_do_requests_total",
                         dimensions: [("server", server), ("view", ""), ("zone", zone)])
             }.increment()
         }
-        requestSizes.get([zone, proto]) { [server] in
-            Recorder(label: "coredns_dns_request_size_bytes",
-                     dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)])
-        }.record(query.bytes.count)
-        durations.get([zone, type]) { [server] in
-            Timer(label: "coredns_dns_request_duration_seconds",
-                  dimensions: [("server", server), ("zone", zone), ("view", ""), ("type", type)],
-                  preferredDisplayUnit: .seconds)
-        }.recordNanoseconds(duration.nanoseconds)
-        responseSizes.get([zone, proto]) { [server] in
-            Recorder(label: "coredns_dns_response_size_bytes",
-                     dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)])
-        }.record(reply.bytes.count)
-        responses.get([zone, rcode]) { [server] in
-            Counter(label: "coredns_dns_responses_total",
-                    dimensions: [("server", server), ("zone", zone), ("view", ""), ("rcode", rcode),
-                                 ("plugin", "")])
-        }.increment()
     }
 }
