@@ -201,7 +201,7 @@ grpc://.:{p['grpc']} {{
     forward . {upstream}
 }}
 """)
-        ours = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning"],
+        ours = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
                       work / "dnsgrpcd.log", [("127.0.0.1", p["udp"]), ("127.0.0.1", p["grpc"])])
         started.append(ours)
         memory["idle RSS (KiB)"] = rss_kib(ours.pid)[0]
@@ -246,15 +246,15 @@ grpc://.:{p['grpc']} {{
         # 5. UDP -> gRPC -> UDP (two dnsgrpcd) against one dnsgrpcd UDP -> UDP.
         b_file = corefile(work, "chain-b", f"grpc://.:{p['chain_grpc']} {{\n bind 127.0.0.1\n forward . {upstream}\n}}\n")
         a_file = corefile(work, "chain-a", f"dns://.:{p['chain_dns']} {{\n bind 127.0.0.1\n grpc . 127.0.0.1:{p['chain_grpc']}\n}}\n")
-        chain_b = Server("dnsgrpcd-B", [args.binary, "-conf", str(b_file), "--log-level", "warning"],
+        chain_b = Server("dnsgrpcd-B", [args.binary, "-conf", str(b_file), "--log-level", "warning", "--threads", "1"],
                          work / "chain-b.log", [("127.0.0.1", p["chain_grpc"])])
         started.append(chain_b)
-        chain_a = Server("dnsgrpcd-A", [args.binary, "-conf", str(a_file), "--log-level", "warning"],
+        chain_a = Server("dnsgrpcd-A", [args.binary, "-conf", str(a_file), "--log-level", "warning", "--threads", "1"],
                          work / "chain-a.log", [("127.0.0.1", p["chain_dns"])])
         started.append(chain_a)
         row = Row("UDP -> gRPC -> UDP (2 daemons)", peer_name="one dnsgrpcd UDP -> UDP",
                   note="both daemons share core 0")
-        single = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning"],
+        single = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
                         work / "single.log", [("127.0.0.1", p["udp"])])
         started.append(single)
         for _ in range(args.runs):
@@ -268,9 +268,9 @@ grpc://.:{p['grpc']} {{
         # 6. One upstream against three (the same knotd on three ports).
         three_file = corefile(work, "three", f"dns://.:{p['three']} {{\n bind 127.0.0.1\n forward . "
                               + " ".join(f"127.0.0.1:{port}" for port in knot_ports) + "\n}\n")
-        single = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning"],
+        single = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
                         work / "single2.log", [("127.0.0.1", p["udp"])])
-        three = Server("dnsgrpcd-3", [args.binary, "-conf", str(three_file), "--log-level", "warning"],
+        three = Server("dnsgrpcd-3", [args.binary, "-conf", str(three_file), "--log-level", "warning", "--threads", "1"],
                        work / "three.log", [("127.0.0.1", p["three"])])
         started += [single, three]
         row = Row("one upstream (ours) vs three (peer column)", peer_name="dnsgrpcd, 3 upstreams",

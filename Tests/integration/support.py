@@ -797,6 +797,7 @@ class TaggedResponder:
       "garbage_first"         bytes that are no DNS message first, then the right one
       "other_source_first"    (UDP) a reply with the right ID and question (tag=spoof) from another port first,
                               then the right one from the server's port
+      "big_reply"             the TXT answer carries 30 more 100-byte strings (a reply of about 3.5 KB, over UDP too)
 It also records the query IDs it saw (`ids`).
     Health checks are always answered at once and normally. Every wait in here is bounded."""
 
@@ -904,7 +905,10 @@ It also records the query IDs it saw (`ids`).
         def reply(tag: str, name=None, id_=None) -> bytes:
             r = dns.message.make_response(query)
             if q is not None and q.rdtype == dns.rdatatype.TXT:
-                r.answer.append(dns.rrset.from_text(name or q.name, 60, "IN", "TXT", f'"tag={tag}"'))
+                texts = [f'"tag={tag}"']
+                if self.mode == "big_reply":
+                    texts += [f'"{i:03d}{"x" * 96}"' for i in range(30)]
+                r.answer.append(dns.rrset.from_text_list(name or q.name, 60, "IN", "TXT", texts))
             if name is not None:
                 r.question = [dns.rrset.RRset(name, q.rdclass, q.rdtype)]
             if id_ is not None:
@@ -912,7 +916,7 @@ It also records the query IDs it saw (`ids`).
             return r.to_wire()
 
         right = reply(self.tag)
-        if is_check or self.mode == "normal" or q is None:
+        if is_check or self.mode in ("normal", "big_reply") or q is None:
             return is_check, [right]
         other = dns.name.from_text("spoof-" + str(q.name.labels[0], "ascii", "replace") + ".invalid.")
         if self.mode == "wrong_id_first":

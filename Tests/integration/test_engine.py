@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -244,6 +245,18 @@ def test_mismatched_reply_is_dropped_and_the_right_one_taken(responders, forward
     port = forwarder([up])
     replies = ask_many(port, 10)
     assert tags(replies) == {"a": 10}, "never the spoofed reply, always the right one"
+
+
+def test_udp_reply_larger_than_2048_bytes_comes_through_whole(responders, forwarder):
+    """An EDNS0 reply of about 3.5 KB over UDP from the upstream reaches a client that allows 4096 bytes, whole."""
+    (up,) = responders(1, mode="big_reply")
+    port = forwarder([up], "prefer_udp")
+    query = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=4096)
+    wire = dns.query.udp(query, "127.0.0.1", port=port, timeout=8).to_wire()
+    reply = dns.message.from_wire(wire)
+    assert reply.rcode() == NOERROR and not reply.flags & dns.flags.TC
+    assert len(wire) > 3000 and sum(len(rrset) for rrset in reply.answer) == 31
+    assert len(up.udp_ports) >= 1 and up.tcp_accepted == 0  # it came over UDP, not a TCP retry
 
 
 def test_queries_leave_with_random_ids(responders, forwarder):

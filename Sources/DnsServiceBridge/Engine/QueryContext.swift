@@ -2,8 +2,17 @@ import NIOCore
 
 /// Where a query came from and where its reply is due: the listener's side of one forwarded query.
 public struct QueryContext: Sendable {
-    /// The client's address, for logs and metrics (nil when the transport does not expose it).
-    public var client: String?
+    /// The client as its transport names it when that is not a socket address (a gRPC peer such as
+    /// `ipv4:127.0.0.1:40000`).
+    private var clientName: String?
+    /// The client, for logs (nil when the transport does not expose it). Formatted on demand: formatting a
+    /// socket address for every query showed up in profiles, and only the query log needs the text.
+    public var client: String? { clientName ?? clientAddress?.description }
+    /// Whether the client came over IPv6, for the `family` label of the metrics.
+    public var isIPv6Client: Bool {
+        if let clientAddress { return clientAddress.protocol == .inet6 }
+        return clientName?.hasPrefix("ipv6:") == true
+    }
     /// The client's socket address, for plugins that answer with it (whoami); nil for gRPC clients.
     public var clientAddress: SocketAddress?
     public var transport: ClientTransport
@@ -14,7 +23,7 @@ public struct QueryContext: Sendable {
 
     public init(client: String?, transport: ClientTransport, eventLoop: any EventLoop,
                 clientAddress: SocketAddress? = nil) {
-        self.client = client
+        self.clientName = clientAddress == nil ? client : nil
         self.clientAddress = clientAddress
         self.transport = transport
         self.eventLoop = eventLoop

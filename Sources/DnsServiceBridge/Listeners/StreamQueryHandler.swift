@@ -47,7 +47,7 @@ final class StreamQueryHandler: ChannelDuplexHandler {
         }
         inFlight += 1
         let remote = context.remoteAddress
-        let queryContext = QueryContext(client: remote?.description, transport: transport,
+        let queryContext = QueryContext(client: nil, transport: transport,
                                         eventLoop: context.eventLoop, clientAddress: remote)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         handler.handle(query, context: queryContext).whenSuccess { reply in

@@ -35,7 +35,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
             counters.droppedUDP.add(1, ordering: .relaxed)
             return
         }
-        let queryContext = QueryContext(client: client.description, transport: .udp, eventLoop: context.eventLoop,
+        let queryContext = QueryContext(client: nil, transport: .udp, eventLoop: context.eventLoop,
                                          clientAddress: client)
         handler.handle(query, context: queryContext).whenSuccess { reply in
             Self.send(reply.truncated(toFit: query.maxUDPResponseSize), to: client, on: channel)

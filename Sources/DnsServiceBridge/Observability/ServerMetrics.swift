@@ -36,8 +36,8 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The `family` label: 1 for IPv4, 2 for IPv6 (CoreDNS's numbers).
-    static func familyLabel(_ client: String?) -> String {
-        client?.hasPrefix("[IPv6]") == true ? "2" : "1"
+    static func familyLabel(_ context: QueryContext) -> String {
+        context.isIPv6Client ? "2" : "1"
     }
 
     /// The `proto` label: udp or tcp, as CoreDNS reports DoT and gRPC (both run over TCP).
@@ -48,7 +48,7 @@ public final class ServerMetrics: Sendable {
     /// Records one answered query under `zone` (the server block's zone, or `dropped`).
     func record(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext, duration: TimeAmount) {
         let proto = Self.protoLabel(context.transport)
-        let family = Self.familyLabel(context.client)
+        let family = Self.familyLabel(context)
         let type = Self.typeLabel(query)
         let rcode = reply.rcode.description
         let handles = handles.get([zone, proto, family, type, rcode]) { [server] in

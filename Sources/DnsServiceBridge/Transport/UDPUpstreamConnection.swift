@@ -17,6 +17,11 @@ final class UDPUpstreamConnection: PooledConnection {
     static func connect(to address: SocketAddress, label: String, on loop: any EventLoop,
                         counters: TransportCounters) -> EventLoopFuture<UDPUpstreamConnection> {
         DatagramBootstrap(group: loop)
+            // NIO's default 2048-byte buffer would cut an EDNS0 reply larger than that (it is sized per socket
+            // but only the bytes received are touched).
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65535))
+            // One exchange at a time: after its reply the next read would only find EAGAIN, a wasted syscall.
+            .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = UDPExchangeHandler(upstream: address, label: label, counters: counters)

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import Testing
 @testable import DnsServiceBridge
 
@@ -8,8 +9,16 @@ import Testing
         let caa = DNSMessage.query(name: try DNSName("example.org."), type: DNSRecordType(rawValue: 257), id: 1)
         #expect(ServerMetrics.typeLabel(a) == "A")
         #expect(ServerMetrics.typeLabel(caa) == "other")
-        #expect(ServerMetrics.familyLabel(try SocketAddress(ipAddress: "::1", port: 5).description) == "2")
-        #expect(ServerMetrics.familyLabel(try SocketAddress(ipAddress: "10.0.0.1", port: 5).description) == "1")
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        func family(_ address: SocketAddress?, name: String? = nil) -> String {
+            ServerMetrics.familyLabel(QueryContext(client: name, transport: .udp, eventLoop: loop,
+                                                   clientAddress: address))
+        }
+        #expect(family(try SocketAddress(ipAddress: "::1", port: 5)) == "2")
+        #expect(family(try SocketAddress(ipAddress: "10.0.0.1", port: 5)) == "1")
+        #expect(family(nil, name: "ipv6:%5B::1%5D:40000") == "2")
+        #expect(family(nil, name: "ipv4:127.0.0.1:40000") == "1")
+        #expect(family(nil) == "1")
         #expect(ServerMetrics.protoLabel(.udp) == "udp")
         #expect(ServerMetrics.protoLabel(.tls) == "tcp")
         #expect(ListenerKey(scheme: .dns, host: "", port: 53).metricsLabel == "dns://:53")
