@@ -798,6 +798,7 @@ class TaggedResponder:
       "other_source_first"    (UDP) a reply with the right ID and question (tag=spoof) from another port first,
                               then the right one from the server's port
       "big_reply"             the TXT answer carries 30 more 100-byte strings (a reply of about 3.5 KB, over UDP too)
+      "huge_reply"            the same with 60 strings (about 6.5 KB, over UDP too)
 It also records the query IDs it saw (`ids`).
     Health checks are always answered at once and normally. Every wait in here is bounded."""
 
@@ -906,8 +907,9 @@ It also records the query IDs it saw (`ids`).
             r = dns.message.make_response(query)
             if q is not None and q.rdtype == dns.rdatatype.TXT:
                 texts = [f'"tag={tag}"']
-                if self.mode == "big_reply":
-                    texts += [f'"{i:03d}{"x" * 96}"' for i in range(30)]
+                if self.mode in ("big_reply", "huge_reply"):
+                    count = 30 if self.mode == "big_reply" else 60
+                    texts += [f'"{i:03d}{"x" * 96}"' for i in range(count)]
                 r.answer.append(dns.rrset.from_text_list(name or q.name, 60, "IN", "TXT", texts))
             if name is not None:
                 r.question = [dns.rrset.RRset(name, q.rdclass, q.rdtype)]
@@ -916,7 +918,7 @@ It also records the query IDs it saw (`ids`).
             return r.to_wire()
 
         right = reply(self.tag)
-        if is_check or self.mode in ("normal", "big_reply") or q is None:
+        if is_check or self.mode in ("normal", "big_reply", "huge_reply") or q is None:
             return is_check, [right]
         other = dns.name.from_text("spoof-" + str(q.name.labels[0], "ascii", "replace") + ".invalid.")
         if self.mode == "wrong_id_first":

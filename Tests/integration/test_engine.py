@@ -259,6 +259,22 @@ def test_udp_reply_larger_than_2048_bytes_comes_through_whole(responders, forwar
     assert len(up.udp_ports) >= 1 and up.tcp_accepted == 0  # it came over UDP, not a TCP retry
 
 
+def test_udp_reply_over_4096_bytes_is_taken_as_truncated_and_fetched_over_tcp(responders, forwarder):
+    """A 6.5 KB UDP reply does not fit the 4096 bytes dnsgrpcd reads from an upstream socket: it counts as truncated.
+    A UDP client gets TC (and retries over TCP itself); with prefer_udp a TCP client's query goes out over UDP
+    first, and the whole answer is then fetched over TCP."""
+    (up,) = responders(1, mode="huge_reply")
+    query = dns.message.make_query("huge.example.org.", "TXT", use_edns=0, payload=65000)
+    over_udp = dns.query.udp(query, "127.0.0.1", port=forwarder([up]), timeout=8)
+    assert over_udp.rcode() == NOERROR and over_udp.flags & dns.flags.TC and not over_udp.answer
+    assert up.tcp_accepted == 0
+    up.reset_counts()
+    over_tcp = dns.query.tcp(query, "127.0.0.1", port=forwarder([up], "prefer_udp"), timeout=8)
+    assert over_tcp.rcode() == NOERROR and not over_tcp.flags & dns.flags.TC
+    assert sum(len(rrset) for rrset in over_tcp.answer) == 61
+    assert up.queries == 2 and len(up.udp_ports) == 1 and up.tcp_accepted == 1
+
+
 def test_queries_leave_with_random_ids(responders, forwarder):
     up = responders(1)[0]
     port = forwarder([up])

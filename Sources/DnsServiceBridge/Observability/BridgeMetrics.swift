@@ -61,7 +61,12 @@ enum BridgeMetrics {
 
     /// Counts a gRPC status our listener returned (OK included).
     static func grpcStatusReturned(_ code: String, method: String) {
-        Counter(label: "dnsgrpcd_grpc_server_handled_total", dimensions: [("method", method), ("code", code)])
-            .increment()
+        // One handle per (method, code), made once: asking the factory on every call was a lock and a label
+        // lookup per gRPC query.
+        grpcStatuses.get([method, code]) {
+            Counter(label: "dnsgrpcd_grpc_server_handled_total", dimensions: [("method", method), ("code", code)])
+        }.increment()
     }
+
+    private static let grpcStatuses = LabelledCache<Counter>()
 }

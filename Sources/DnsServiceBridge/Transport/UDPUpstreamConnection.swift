@@ -17,9 +17,11 @@ final class UDPUpstreamConnection: PooledConnection {
     static func connect(to address: SocketAddress, label: String, on loop: any EventLoop,
                         counters: TransportCounters) -> EventLoopFuture<UDPUpstreamConnection> {
         DatagramBootstrap(group: loop)
-            // NIO's default 2048-byte buffer would cut an EDNS0 reply larger than that (it is sized per socket
-            // but only the bytes received are touched).
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65535))
+            // NIO's default 2048-byte buffer would cut EDNS0 replies larger than that. The buffer stays with the
+            // socket, and the pool may hold thousands of sockets, so it is not 64 KiB: one byte more than the
+            // largest reply taken over UDP shows when a reply was cut (see `channelRead`).
+            .channelOption(.recvAllocator,
+                           value: FixedSizeRecvByteBufferAllocator(capacity: UDPExchangeHandler.largestReply + 1))
             // One exchange at a time: after its reply the next read would only find EAGAIN, a wasted syscall.
             .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
@@ -67,6 +69,10 @@ final class UDPExchangeHandler: ChannelInboundHandler {
         let timer: Scheduled<Void>
     }
 
+    /// The largest reply taken over UDP: 4096 bytes, the largest EDNS0 size in common use (BIND's and Unbound's
+    /// maximum default); a larger one is treated as truncated and asked again over TCP.
+    static let largestReply = 4096
+
     private let upstream: SocketAddress
     private let label: String
     private let counters: TransportCounters
@@ -104,8 +110,23 @@ final class UDPExchangeHandler: ChannelInboundHandler {
         }
         // The socket is connected, so the kernel already filters by source; checked again so that a reply is
         // never accepted from anywhere but the upstream, whatever the socket layer does.
-        guard envelope.remoteAddress == upstream,
-              let reply = try? DNSMessage(bytes: Array(envelope.data.readableBytesView)),
+        guard envelope.remoteAddress == upstream else {
+            counters.mismatchedReplies.add(1, ordering: .relaxed)
+            return
+        }
+        if envelope.data.readableBytes > Self.largestReply {
+            // The kernel cut a datagram that did not fit. If it is this query's reply (its ID), answer as a
+            // server that could not fit it would: TC set, so the engine or the client goes to TCP. (A spoofer who
+            // guessed the ID gains nothing but a retry over TCP.)
+            guard envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt16.self) == pending.query.header.id
+            else {
+                counters.mismatchedReplies.add(1, ordering: .relaxed)
+                return
+            }
+            finish(.success(pending.query.truncatedEmptyReply()))
+            return
+        }
+        guard let reply = try? DNSMessage(bytes: Array(envelope.data.readableBytesView)),
               reply.isAnswer(to: pending.query) else {
             counters.mismatchedReplies.add(1, ordering: .relaxed)
             return

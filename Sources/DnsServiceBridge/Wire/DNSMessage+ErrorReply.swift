@@ -3,6 +3,15 @@ extension DNSMessage {
     /// The largest UDP payload size we advertise in replies we make ourselves.
     static let maxAdvertisedUDPPayloadSize: UInt16 = 4096
 
+    /// An empty NOERROR reply with TC set: what a server sends when the answer does not fit, telling the asker to
+    /// retry over TCP.
+    public func truncatedEmptyReply() -> DNSMessage {
+        var bytes = errorReply(.noError).bytes
+        bytes[2] |= 0x02  // TC: the second-lowest bit of the first flags byte
+        // The bytes come from a message that parsed, with one header bit changed.
+        return (try? DNSMessage(bytes: bytes)) ?? errorReply(.noError)
+    }
+
     /// A reply to this query with `rcode`: question echoed, no records, and an OPT record only if the query had one.
     ///
     /// Codes above 15 need EDNS0; without it only their low 4 bits reach the client.
