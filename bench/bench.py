@@ -5,7 +5,7 @@ Every figure is the median of RUNS runs of DURATION seconds. dnsgrpcd and the pe
 (`taskset -c 0`); the load generator and the authoritative upstream (knotd) share core 1. Latency percentiles
 come from dnsperf's per-query log (-v). Traffic stays on 127.0.0.1.
 
-    python3 bench/bench.py [--duration 6] [--runs 3] [--binary .build/release/dnsgrpcd]
+    python3 bench/bench.py [--duration 5] [--runs 3] [--binary .build/release/dnsgrpcd]
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ newServer({{address="{upstream}", checkInterval=3600}})
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=6)
+    parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--binary", default=str(REPO / ".build" / "release" / "dnsgrpcd"))
     parser.add_argument("--ceiling", default=str(REPO / ".build" / "release" / "grpc-ceiling"))
@@ -204,7 +204,7 @@ grpc://.:{p['grpc']} {{
         ours = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
                       work / "dnsgrpcd.log", [("127.0.0.1", p["udp"]), ("127.0.0.1", p["grpc"])])
         started.append(ours)
-        memory["idle RSS (KiB)"] = rss_kib(ours.pid)[0]
+        memory["idle RSS"] = rss_kib(ours.pid)[0]
         peer = Server("dnsdist", ["dnsdist", "--supervised", "--disable-syslog", "-C",
                                   str(dnsdist_conf(work, p["ddudp"], p["dddot"], upstream))],
                       work / "dnsdist.log", [("127.0.0.1", p["ddudp"])])
@@ -220,7 +220,7 @@ grpc://.:{p['grpc']} {{
                 row.ours.append(dnsperf(our_port, mode, args.duration))
                 row.peer.append(dnsperf(peer_port, mode, args.duration))
             rows.append(row)
-            memory[f"peak RSS after {name} (KiB)"] = rss_kib(ours.pid)[1]
+            memory[f"peak RSS after {name}"] = rss_kib(ours.pid)[1]
         peer.stop()
         started.remove(peer)
 
@@ -238,7 +238,7 @@ grpc://.:{p['grpc']} {{
         ceiling.stop()
         started.remove(ceiling)
         heavy = h2load(p["grpc"], args.duration, body, clients=100, streams=100)
-        memory["peak RSS with 10,000 gRPC calls in flight (KiB)"] = rss_kib(ours.pid)[1]
+        memory["peak RSS with 10,000 gRPC calls in flight"] = rss_kib(ours.pid)[1]
         rows.append(Row("gRPC in, 100 conns x 100 streams", ours=[heavy], note="memory probe"))
         ours.stop()
         started.remove(ours)
