@@ -2,8 +2,8 @@ import NIOCore
 
 /// Where a query came from and where its reply is due: the listener's side of one forwarded query.
 public struct QueryContext: Sendable {
-    /// The client as its transport names it when that is not a socket address (a gRPC peer such as
-    /// `ipv4:127.0.0.1:40000`).
+    /// The client as its transport names it (a gRPC peer such as `ipv4:127.0.0.1:40000`); nil when the
+    /// socket address says it.
     private var clientName: String?
     /// The client, for logs (nil when the transport does not expose it). Formatted on demand: formatting a
     /// socket address for every query showed up in profiles, and only the query log needs the text.
@@ -23,7 +23,7 @@ public struct QueryContext: Sendable {
 
     public init(client: String?, transport: ClientTransport, eventLoop: any EventLoop,
                 clientAddress: SocketAddress? = nil) {
-        self.clientName = clientAddress == nil ? client : nil
+        self.clientName = client
         self.clientAddress = clientAddress
         self.transport = transport
         self.eventLoop = eventLoop

@@ -69,8 +69,8 @@ final class UDPExchangeHandler: ChannelInboundHandler {
         let timer: Scheduled<Void>
     }
 
-    /// The largest reply taken over UDP: 4096 bytes, the largest EDNS0 size in common use (BIND's and Unbound's
-    /// maximum default); a larger one is treated as truncated and asked again over TCP.
+    /// The largest reply taken over UDP: 4096 bytes, the largest EDNS0 size in common use; a larger one is
+    /// treated as truncated and asked again over TCP.
     static let largestReply = 4096
 
     private let upstream: SocketAddress
@@ -115,8 +115,8 @@ final class UDPExchangeHandler: ChannelInboundHandler {
             return
         }
         if envelope.data.readableBytes > Self.largestReply {
-            // The kernel cut a datagram that did not fit. If it is this query's reply (its ID), answer as a
-            // server that could not fit it would: TC set, so the engine or the client goes to TCP. (A spoofer who
+            // More than we take over UDP (and possibly cut by the kernel). If it is this query's reply (its ID),
+            // answer as a server that could not fit it would: TC set, so the engine or the client goes to TCP. (A spoofer who
             // guessed the ID gains nothing but a retry over TCP.)
             guard envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt16.self) == pending.query.header.id
             else {
