@@ -4,7 +4,7 @@ import NIOSSL
 /// The event-loop side of `MultiplexedStreamConnection`: several exchanges in flight on one TCP/TLS stream
 /// (RFC 7766 6.2.1.1 pipelining, replies in any order). Each query leaves with an ID no other query in flight on
 /// this connection has, and is completed only by a reply whose ID and question both match it.
-final class MultiplexedExchangeHandler: ChannelInboundHandler {
+final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling {
     typealias InboundIn = ByteBuffer
 
     private struct Pending {

@@ -4,61 +4,22 @@ import NIOSSL
 
 /// A TCP (or, with a TLS handler in front, DoT) connection to one upstream, carrying one exchange at a time
 /// and kept in the pool between exchanges, as CoreDNS's forward does.
-final class StreamUpstreamConnection: PooledConnection {
-    private let channel: any Channel
-    private let handler: NIOLoopBound<StreamExchangeHandler>
+typealias StreamUpstreamConnection = ExchangeChannel<StreamExchangeHandler>
 
-    private init(channel: any Channel, handler: NIOLoopBound<StreamExchangeHandler>) {
-        self.channel = channel
-        self.handler = handler
-    }
-
+extension ExchangeChannel where Handler == StreamExchangeHandler {
     /// Connects to `address`; `prepare` may add handlers in front (TLS) before the DNS framing.
     static func connect(to address: SocketAddress, label: String, on loop: any EventLoop,
                         connectTimeout: TimeAmount, counters: TransportCounters,
                         prepare: (@Sendable (any Channel) throws -> Void)? = nil)
         -> EventLoopFuture<StreamUpstreamConnection> {
-        ClientBootstrap(group: loop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try prepare?(channel)
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                    try sync.addHandler(StreamExchangeHandler(label: label, counters: counters))
-                }
-            }
-            .connect(to: address)
-            .flatMapThrowing { channel in
-                let handler = try channel.pipeline.syncOperations.handler(type: StreamExchangeHandler.self)
-                return StreamUpstreamConnection(channel: channel,
-                                                handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
-            }
-            .flatMapErrorThrowing { error in
-                throw ExchangeError.connectionFailed(upstream: label, reason: "\(error)")
-            }
-    }
-
-    var isOpen: Bool { channel.isActive }
-
-    func exchange(_ query: DNSMessage, deadline: NIODeadline) -> EventLoopFuture<DNSMessage> {
-        let loop = channel.eventLoop
-        if loop.inEventLoop {
-            return handler.value.start(query, deadline: deadline, channel: channel)
+        connectStream(to: address, label: label, on: loop, connectTimeout: connectTimeout, prepare: prepare) {
+            StreamExchangeHandler(label: label, counters: counters)
         }
-        return loop.flatSubmit { [handler, channel] in
-            handler.value.start(query, deadline: deadline, channel: channel)
-        }
-    }
-
-    func close() {
-        channel.close(promise: nil)
     }
 }
 
 /// The event-loop side of `StreamUpstreamConnection`.
-final class StreamExchangeHandler: ChannelInboundHandler {
+final class StreamExchangeHandler: ChannelInboundHandler, ExchangeHandling {
     typealias InboundIn = ByteBuffer
 
     private struct Pending {

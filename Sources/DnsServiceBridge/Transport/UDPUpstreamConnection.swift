@@ -4,19 +4,13 @@ import NIOPosix
 /// A connected UDP socket to one upstream, carrying one exchange at a time. Being connected, the kernel
 /// delivers only datagrams from the upstream's address and port; the handler also requires ID and question
 /// to match (RFC 5452), so a spoofed or stray reply is dropped and the exchange keeps waiting.
-final class UDPUpstreamConnection: PooledConnection {
-    private let channel: any Channel
-    private let handler: NIOLoopBound<UDPExchangeHandler>
+typealias UDPUpstreamConnection = ExchangeChannel<UDPExchangeHandler>
 
-    private init(channel: any Channel, handler: NIOLoopBound<UDPExchangeHandler>) {
-        self.channel = channel
-        self.handler = handler
-    }
-
+extension ExchangeChannel where Handler == UDPExchangeHandler {
     /// Opens a socket on a random ephemeral port, connected to `address`.
     static func connect(to address: SocketAddress, label: String, on loop: any EventLoop,
                         counters: TransportCounters) -> EventLoopFuture<UDPUpstreamConnection> {
-        DatagramBootstrap(group: loop)
+        let connecting = DatagramBootstrap(group: loop)
             // NIO's default 2048-byte buffer would cut EDNS0 replies larger than that. The buffer stays with the
             // socket, and the pool may hold thousands of sockets, so it is not 64 KiB: one byte more than the
             // largest reply taken over UDP shows when a reply was cut (see `channelRead`).
@@ -31,35 +25,12 @@ final class UDPUpstreamConnection: PooledConnection {
                 }
             }
             .connect(to: address)
-            .flatMapThrowing { channel in
-                let handler = try channel.pipeline.syncOperations.handler(type: UDPExchangeHandler.self)
-                return UDPUpstreamConnection(channel: channel,
-                                             handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
-            }
-            .flatMapErrorThrowing { error in
-                throw ExchangeError.connectionFailed(upstream: label, reason: "\(error)")
-            }
-    }
-
-    var isOpen: Bool { channel.isActive }
-
-    func exchange(_ query: DNSMessage, deadline: NIODeadline) -> EventLoopFuture<DNSMessage> {
-        let loop = channel.eventLoop
-        if loop.inEventLoop {
-            return handler.value.start(query, deadline: deadline, channel: channel)
-        }
-        return loop.flatSubmit { [handler, channel] in
-            handler.value.start(query, deadline: deadline, channel: channel)
-        }
-    }
-
-    func close() {
-        channel.close(promise: nil)
+        return connected(connecting, label: label)
     }
 }
 
 /// The event-loop side of `UDPUpstreamConnection`: the one exchange in progress and its timer.
-final class UDPExchangeHandler: ChannelInboundHandler {
+final class UDPExchangeHandler: ChannelInboundHandler, ExchangeHandling {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
