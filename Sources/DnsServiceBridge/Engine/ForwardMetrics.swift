@@ -29,19 +29,19 @@ public final class ForwardMetrics: Sendable {
     }
 
     func requestSent(to upstream: String) {
-        requests.get([upstream]) { [plugin, factory] in
+        requests.get(LabelValues(upstream)) { [plugin, factory] in
             Counter(label: "coredns_\(plugin)_requests_total", dimensions: [("to", upstream)], factory: factory)
         }.increment()
     }
 
     func responseReceived(from upstream: String, rcode: DNSResponseCode, duration: TimeAmount) {
         let code = rcode.description
-        responses.get([upstream, code]) { [plugin, factory] in
+        responses.get(LabelValues(upstream, code)) { [plugin, factory] in
             Counter(label: "coredns_\(plugin)_responses_total", dimensions: [("rcode", code), ("to", upstream)],
                     factory: factory)
         }.increment()
         // The grpc plugin's histogram has no rcode label.
-        let durationKey = plugin == "grpc" ? [upstream] : [upstream, code]
+        let durationKey = plugin == "grpc" ? LabelValues(upstream) : LabelValues(upstream, code)
         durations.get(durationKey) { [plugin, factory] in
             Timer(label: "coredns_\(plugin)_request_duration_seconds",
                   dimensions: plugin == "grpc" ? [("to", upstream)] : [("to", upstream), ("rcode", code)],
@@ -50,7 +50,7 @@ public final class ForwardMetrics: Sendable {
     }
 
     func healthCheckFailed(for upstream: String) {
-        healthFailures.get([upstream]) { [plugin, factory] in
+        healthFailures.get(LabelValues(upstream)) { [plugin, factory] in
             Counter(label: "coredns_\(plugin)_healthcheck_failures_total", dimensions: [("to", upstream)],
                     factory: factory)
         }.increment()
@@ -65,7 +65,7 @@ public final class ForwardMetrics: Sendable {
     /// A reply that did not match its query (ID, question or garbage) was dropped; beyond CoreDNS, which has
     /// no such metric, so spoofing attempts are visible.
     func replyDropped(from upstream: String) {
-        dropped.get([upstream]) { [plugin, factory] in
+        dropped.get(LabelValues(upstream)) { [plugin, factory] in
             Counter(label: "dnsgrpcd_forward_dropped_replies_total",
                     dimensions: [("plugin", plugin), ("to", upstream)], factory: factory)
         }.increment()
@@ -74,14 +74,34 @@ public final class ForwardMetrics: Sendable {
 
 /// Metric handles by label values, created once.
 final class LabelledCache<Handle: Sendable>: Sendable {
-    private let handles = Mutex<[[String]: Handle]>([:])
+    private let handles = Mutex<[LabelValues: Handle]>([:])
 
-    func get(_ key: [String], make: () -> Handle) -> Handle {
+    func get(_ key: LabelValues, make: () -> Handle) -> Handle {
         handles.withLock { handles in
             if let handle = handles[key] { return handle }
             let handle = make()
             handles[key] = handle
             return handle
         }
+    }
+}
+
+/// Up to five label values as a key: a struct, not an array, so looking a handle up allocates nothing (an array
+/// key per query showed in allocation profiles).
+struct LabelValues: Hashable, Sendable {
+    let values: (String, String, String, String, String)
+
+    init(_ first: String, _ second: String = "", _ third: String = "", _ fourth: String = "", _ fifth: String = "") {
+        values = (first, second, third, fourth, fifth)
+    }
+
+    static func == (lhs: LabelValues, rhs: LabelValues) -> Bool { lhs.values == rhs.values }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(values.0)
+        hasher.combine(values.1)
+        hasher.combine(values.2)
+        hasher.combine(values.3)
+        hasher.combine(values.4)
     }
 }

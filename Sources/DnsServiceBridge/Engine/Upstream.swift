@@ -46,7 +46,9 @@ public final class Upstream: Sendable, LoadBalanced {
         inFlightCount.add(1, ordering: .relaxed)
         let started = NIODeadline.now()
         metrics.requestSent(to: metricsLabel)
-        return transport.exchange(query, over: proto, deadline: deadline).always { [self] result in
+        // The bookkeeping rides on the transport's own future (no second future per exchange).
+        let reply = transport.exchange(query, over: proto, deadline: deadline)
+        reply.whenComplete { [self] result in
             inFlightCount.subtract(1, ordering: .relaxed)
             reportDroppedReplies()
             switch result {
@@ -58,6 +60,7 @@ public final class Upstream: Sendable, LoadBalanced {
                 if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
             }
         }
+        return reply
     }
 
     /// Moves the transport's count of dropped (mismatched) replies into the metric.

@@ -61,7 +61,8 @@ public final class UpstreamSet: Sendable {
                                      metrics: metrics, logger: logger)
         let reply = attempt.run()
         guard options.maxConcurrent > 0 else { return reply }
-        return reply.always { [self] _ in concurrent.subtract(1, ordering: .relaxed) }
+        reply.whenComplete { [self] _ in concurrent.subtract(1, ordering: .relaxed) }
+        return reply
     }
 
     func stop() {

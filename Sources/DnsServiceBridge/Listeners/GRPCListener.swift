@@ -26,11 +26,16 @@ public final class GRPCListener: Sendable {
                     return
                 }
                 let peer = responder.peer
+                let loop = group.any()
                 let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc,
-                                           eventLoop: group.any(), clientAddress: GRPCPeer.socketAddress(peer))
-                handler.handle(query, context: context).whenSuccess { reply in
-                    BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
-                    responder.reply(DnsPacketCodec.encode(reply.bytes))
+                                           eventLoop: loop, clientAddress: GRPCPeer.socketAddress(peer))
+                // One hop to the event loop for the whole query: every future step the engine takes from the
+                // completion-queue thread would otherwise be a hop of its own.
+                loop.execute {
+                    handler.handle(query, context: context).whenSuccess { reply in
+                        BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
+                        responder.reply(DnsPacketCodec.encode(reply.bytes))
+                    }
                 }
             },
             GRPCHealthService.checkMethod: { request, responder in

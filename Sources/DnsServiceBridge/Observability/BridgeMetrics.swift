@@ -63,7 +63,7 @@ enum BridgeMetrics {
     static func grpcStatusReturned(_ code: String, method: String) {
         // One handle per (method, code), made once: asking the factory on every call was a lock and a label
         // lookup per gRPC query.
-        grpcStatuses.get([method, code]) {
+        grpcStatuses.get(LabelValues(method, code)) {
             Counter(label: "dnsgrpcd_grpc_server_handled_total", dimensions: [("method", method), ("code", code)])
         }.increment()
     }

@@ -51,7 +51,7 @@ public final class ServerMetrics: Sendable {
         let family = Self.familyLabel(context)
         let type = Self.typeLabel(query)
         let rcode = reply.rcode.description
-        let handles = handles.get([zone, proto, family, type, rcode]) { [server] in
+        let handles = handles.get(LabelValues(zone, proto, family, type, rcode)) { [server] in
             Handles(
                 requests: Counter(label: "coredns_dns_requests_total",
                                   dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto),
@@ -74,7 +74,7 @@ public final class ServerMetrics: Sendable {
         handles.responseSize.record(reply.bytes.count)
         handles.responses.increment()
         if query.edns?.dnssecOK == true {
-            dnssecOK.get([zone]) { [server] in
+            dnssecOK.get(LabelValues(zone)) { [server] in
                 Counter(label: "coredns_dns_do_requests_total",
                         dimensions: [("server", server), ("view", ""), ("zone", zone)])
             }.increment()

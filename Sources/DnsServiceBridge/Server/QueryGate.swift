@@ -46,6 +46,8 @@ struct QueryGate: QueryHandler {
         guard inFlight.enter() else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.refused))
         }
-        return next.handle(query, context: context).always { [inFlight] _ in inFlight.leave() }
+        let reply = next.handle(query, context: context)
+        reply.whenComplete { [inFlight] _ in inFlight.leave() }
+        return reply
     }
 }

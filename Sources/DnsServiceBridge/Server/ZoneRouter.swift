@@ -29,10 +29,10 @@ final class ZoneRouter: QueryHandler {
         guard let metrics else { return route(query, context: context).reply }
         let started = NIODeadline.now()
         let (zone, reply) = route(query, context: context)
-        return reply.map { reply in
+        reply.whenSuccess { reply in
             metrics.record(zone: zone, query: query, reply: reply, context: context, duration: .now() - started)
-            return reply
         }
+        return reply
     }
 
     private func route(_ query: DNSMessage, context: QueryContext) -> (zone: String, reply: EventLoopFuture<DNSMessage>) {
