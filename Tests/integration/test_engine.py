@@ -8,6 +8,7 @@ Corefile written to the test's temp dir; clients are dnspython over UDP. Every w
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -365,3 +366,77 @@ def test_max_concurrent_refuses_the_query_over_the_limit(responders, forwarder):
         assert tags([f.result(timeout=5) for f in slow]) == {"a": 2}
     assert up.queries == 2, "the refused query never reached the upstream"
     assert ask(port, "after.example.org.").rcode() == NOERROR, "below the limit again"
+
+
+# --- multiplex_udp: many queries in flight on a few long-lived UDP sockets (dnsdist's way) -------------------------
+
+def test_multiplex_udp_carries_concurrent_queries_on_one_socket_per_event_loop(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up], "multiplex_udp")
+    replies = ask_many(port, 120, workers=12, prefix="m")
+    assert tags(replies) == {"a": 120}
+    # Without multiplex_udp 12 concurrent clients take about 12 pooled sockets (test_udp_sockets_are_reused);
+    # here every query of an event loop shares that loop's socket. dnsgrpcd runs one loop per core.
+    assert 1 <= len(up.udp_ports) <= len(os.sched_getaffinity(0)), up.udp_ports
+
+
+@pytest.mark.parametrize("mode", ["wrong_id_first", "wrong_question_first", "garbage_first", "other_source_first"])
+def test_multiplex_udp_drops_mismatched_replies(responders, forwarder, mode):
+    up = responders(1, mode=mode)[0]
+    port = forwarder([up], "multiplex_udp")
+    assert tags(ask_many(port, 10, workers=3)) == {"a": 10}, "never the spoofed reply, always the right one"
+
+
+def test_multiplex_udp_ids_are_random_and_the_client_keeps_its_own(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up], "multiplex_udp")
+    for i in range(30):
+        query = dns.message.make_query(f"mid{i}.example.org.", "TXT")
+        query.id = 4660
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        assert reply.id == 4660 and support.txt_tag(reply) == "a"
+    assert len(set(up.ids)) >= 29 and up.ids.count(4660) <= 1, up.ids
+    close_steps = sum(1 for x, y in zip(up.ids, up.ids[1:]) if (y - x) % 65536 < 16)
+    assert close_steps <= 2, f"IDs look sequential: {up.ids}"
+
+
+def test_multiplex_udp_socket_rotates_after_expire(responders, forwarder):
+    up = responders(1)[0]
+    port = forwarder([up], "multiplex_udp", "expire 1s")
+    assert tags(ask_many(port, 5)) == {"a": 5}
+    first = set(up.udp_ports)
+    time.sleep(1.3)
+    assert tags(ask_many(port, 5, prefix="later")) == {"a": 5}
+    assert set(up.udp_ports) - first, f"a new source port after expire: {up.udp_ports}"
+
+
+def test_multiplex_udp_fails_over_at_once_when_the_upstream_port_is_closed(responders, forwarder):
+    first, second = responders(2)
+    port = forwarder([first, second], "multiplex_udp", "policy sequential")
+    assert tags(ask_many(port, 3)) == {"a": 3}
+    first.stop()
+    started = time.monotonic()
+    assert tags(ask_many(port, 5, prefix="down")) == {"b": 5}, "failover, no SERVFAIL"
+    # ICMP port unreachable fails the exchange at once instead of after the 2s exchange timeout.
+    assert time.monotonic() - started < 2.0
+
+
+def test_multiplex_udp_times_out_a_silent_upstream_and_moves_on(responders, forwarder):
+    slow, good = responders(1, delay=3.0)[0], responders(1)[0]
+    port = forwarder([slow, good], "multiplex_udp", "policy sequential")
+    started = time.monotonic()
+    assert support.txt_tag(ask(port)) == "b"
+    assert 1.9 < time.monotonic() - started < 4.0, "after the 2s exchange timeout, not before"
+
+
+def test_multiplex_udp_large_replies(responders, forwarder):
+    (big,) = responders(1, mode="big_reply")
+    query = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=4096)
+    reply = dns.query.udp(query, "127.0.0.1", port=forwarder([big], "multiplex_udp"), timeout=8)
+    assert reply.rcode() == NOERROR and not reply.flags & dns.flags.TC
+    assert sum(len(rrset) for rrset in reply.answer) == 31
+    (huge,) = responders(1, mode="huge_reply")
+    query = dns.message.make_query("huge.example.org.", "TXT", use_edns=0, payload=65000)
+    whole = dns.query.tcp(query, "127.0.0.1", port=forwarder([huge], "multiplex_udp", "prefer_udp"), timeout=8)
+    assert whole.rcode() == NOERROR and sum(len(rrset) for rrset in whole.answer) == 61
+    assert huge.tcp_accepted == 1, "over 4096 bytes counts as truncated and is fetched over TCP"

@@ -54,6 +54,9 @@ public struct ForwardConfiguration: Sendable, Hashable {
     public var forceTCP: Bool
     /// Use UDP to plain DNS upstreams even for TCP queries (retry over TCP when truncated); `forceTCP` wins.
     public var preferUDP: Bool
+    /// Send UDP to plain DNS upstreams over a few long-lived sockets per event loop, many queries in flight on
+    /// each (`multiplex_udp`, dnsdist's way), instead of one pooled socket per exchange (CoreDNS's way).
+    public var multiplexUDP: Bool
     /// How long an idle cached upstream connection is kept.
     public var expire: Duration
     /// Failed health checks (forward) or failures within `failTimeout` (proxy) before an upstream is down;
@@ -98,6 +101,7 @@ public struct ForwardConfiguration: Sendable, Hashable {
         self.tlsLocation = nil
         self.forceTCP = false
         self.preferUDP = false
+        self.multiplexUDP = false
         self.expire = .seconds(10)
         self.maxFails = switch kind {
         case .forward: 2

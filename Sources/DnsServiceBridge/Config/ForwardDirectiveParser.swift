@@ -7,7 +7,8 @@ enum ForwardDirectiveParser {
     static let usage = "forward FROM TO... [{ options }]"
     static let options = [
         "except", "expire", "failfast_all_unhealthy_upstreams", "force_tcp", "health_check", "max_concurrent",
-        "max_fails", "max_idle_conns", "next", "policy", "prefer_udp", "tls", "tls_servername", "weights",
+        "max_fails", "max_idle_conns", "multiplex_udp", "next", "policy", "prefer_udp", "tls", "tls_servername",
+        "weights",
     ]
     static let policies: KeyValuePairs<String, UpstreamPolicy> = [
         "random": .random, "round_robin": .roundRobin, "sequential": .sequential, "least_conn": .leastConn,
@@ -31,6 +32,9 @@ enum ForwardDirectiveParser {
             case "prefer_udp":
                 try ForwarderOptions.flag(option)
                 forward.preferUDP = true
+            case "multiplex_udp":
+                try ForwarderOptions.flag(option)
+                forward.multiplexUDP = true
             case "failfast_all_unhealthy_upstreams":
                 try ForwarderOptions.flag(option)
                 forward.failfastAllUnhealthyUpstreams = true

@@ -7,6 +7,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     private let handler: any QueryHandler
     private let counters: ListenerCounters
+    private let flush = TickFlush()
 
     init(handler: any QueryHandler, counters: ListenerCounters) {
         self.handler = handler
@@ -28,7 +29,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
                 return
             }
             counters.formErrReplies.add(1, ordering: .relaxed)
-            Self.send(formErr, to: client, on: channel)
+            send(formErr, to: client, on: channel)
             return
         }
         guard !query.header.isResponse else {
@@ -37,14 +38,16 @@ final class UDPQueryHandler: ChannelInboundHandler {
         }
         let queryContext = QueryContext(client: nil, transport: .udp, eventLoop: context.eventLoop,
                                          clientAddress: client)
-        handler.handle(query, context: queryContext).whenSuccess { reply in
-            Self.send(reply.truncated(toFit: query.maxUDPResponseSize), to: client, on: channel)
+        handler.handle(query, context: queryContext).hop(to: context.eventLoop).assumeIsolated().whenSuccess {
+            [self] reply in
+            send(reply.truncated(toFit: query.maxUDPResponseSize), to: client, on: channel)
         }
     }
 
-    private static func send(_ reply: DNSMessage, to client: SocketAddress, on channel: any Channel) {
+    private func send(_ reply: DNSMessage, to client: SocketAddress, on channel: any Channel) {
         let envelope = AddressedEnvelope(remoteAddress: client, data: channel.allocator.buffer(bytes: reply.bytes))
-        channel.writeAndFlush(envelope, promise: nil)
+        channel.write(envelope, promise: nil)
+        flush.flushSoon(channel)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

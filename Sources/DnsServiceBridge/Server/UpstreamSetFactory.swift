@@ -35,6 +35,7 @@ enum UpstreamSetFactory {
         var options = ForwardOptions()
         options.forceTCP = config.forceTCP
         options.preferUDP = config.preferUDP && !config.forceTCP
+        options.multiplexUDP = config.multiplexUDP
         options.expire = TimeAmount(config.expire)
         options.maxFails = config.maxFails
         options.maxIdleConnections = config.maxIdleConns
@@ -77,7 +78,8 @@ enum UpstreamSetFactory {
             case .dns:
                 return DNSUpstreamTransport(label: label, address: try address(of: upstream, in: config),
                                             group: group, expire: options.expire,
-                                            maxIdleConnections: options.maxIdleConnections)
+                                            maxIdleConnections: options.maxIdleConnections,
+                                            multiplexUDP: options.multiplexUDP)
             case .tls:
                 let context: NIOSSLContext
                 do { context = try tls.dotClientContext() } catch {

@@ -1,7 +1,8 @@
 import NIOCore
 import NIOPosix
 
-/// Plain DNS to one upstream over UDP and TCP, each with its own connection pool.
+/// Plain DNS to one upstream over UDP and TCP, each with its own connection pool, or with UDP multiplexed over a
+/// few long-lived sockets per event loop (`multiplex_udp`).
 /// Every exchange leaves with a fresh random ID (restored in the reply), so IDs are unpredictable.
 public final class DNSUpstreamTransport: UpstreamExchanger {
     public let label: String
@@ -9,12 +10,14 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
     private let group: any EventLoopGroup
     private let udpPool: ConnectionPool<UDPUpstreamConnection>
     private let tcpPool: ConnectionPool<StreamUpstreamConnection>
+    /// Set with `multiplex_udp`: UDP exchanges go here instead of `udpPool`.
+    private let multiplexer: DatagramMultiplexer?
     private let connectTimeout: TimeAmount
     let counters = TransportCounters()
     private let expiryTimer: RepeatedTask
 
     public init(label: String, address: SocketAddress, group: any EventLoopGroup, expire: TimeAmount = .seconds(10),
-                maxIdleConnections: Int = 0, connectTimeout: TimeAmount = .seconds(2)) {
+                maxIdleConnections: Int = 0, connectTimeout: TimeAmount = .seconds(2), multiplexUDP: Bool = false) {
         self.label = label
         self.address = address
         self.group = group
@@ -22,6 +25,9 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         let udpPool = ConnectionPool<UDPUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)
         let tcpPool = ConnectionPool<StreamUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)
         self.udpPool = udpPool
+        multiplexer = multiplexUDP
+            ? DatagramMultiplexer(upstream: address, label: label, group: group, expire: expire, counters: counters)
+            : nil
         self.tcpPool = tcpPool
         let sweep = ConnectionPool<StreamUpstreamConnection>.sweepInterval(expire: expire)
         expiryTimer = group.any().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
@@ -34,8 +40,12 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         -> EventLoopFuture<DNSMessage> {
         let loop = group.any()
         let clientID = query.header.id
-        let sent = query.withID(UInt16.random(in: .min ... .max))
         counters.exchanges.add(1, ordering: .relaxed)
+        if proto == .udp, let multiplexer {
+            // The socket gives the query its own random ID.
+            return multiplexer.exchange(query, deadline: deadline).map { $0.withID(clientID) }
+        }
+        let sent = query.withID(UInt16.random(in: .min ... .max))
         let reply: EventLoopFuture<DNSMessage>
         switch proto {
         case .udp:
@@ -53,7 +63,7 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
 
     public var droppedReplies: Int { counters.mismatchedReplies.load(ordering: .relaxed) }
 
-    public var idleConnections: Int { udpPool.count + tcpPool.count }
+    public var idleConnections: Int { udpPool.count + tcpPool.count + counters.openSockets.load(ordering: .relaxed) }
 
     var idleUDPSockets: Int { udpPool.count }
     var idleTCPConnections: Int { tcpPool.count }
@@ -62,5 +72,6 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         expiryTimer.cancel()
         udpPool.closeAll()
         tcpPool.closeAll()
+        multiplexer?.close()
     }
 }

@@ -12,6 +12,7 @@ import Testing
         #expect(defaults.healthCheck == .init(interval: .milliseconds(500), recursionDesired: true, domain: "."))
         #expect(defaults.maxConcurrent == 0)
         #expect(!defaults.forceTCP && !defaults.preferUDP && !defaults.failfastAllUnhealthyUpstreams)
+        #expect(!defaults.multiplexUDP)
         #expect(defaults.nextRcodes.isEmpty && defaults.except.isEmpty && defaults.weights.isEmpty)
         #expect(defaults.legacyProxy == nil && defaults.fallthroughZones == nil && !defaults.isDeprecatedProxy)
 
@@ -21,6 +22,7 @@ import Testing
                     except a.example.org B.example.org.
                     force_tcp
                     prefer_udp
+                    multiplex_udp
                     expire 1m30s
                     max_fails 0
                     max_idle_conns 8
@@ -39,6 +41,7 @@ import Testing
                 $0.except = ["a.example.org.", "b.example.org."]
                 $0.forceTCP = true
                 $0.preferUDP = true
+                $0.multiplexUDP = true
                 $0.expire = .seconds(90)
                 $0.maxFails = 0
                 $0.maxIdleConns = 8
