@@ -143,6 +143,32 @@ def corefile(work: Path, name: str, text: str) -> Path:
     return path
 
 
+def ours_corefile(ports: dict[str, int], upstream: str, upstream_option: str) -> str:
+    """dnsgrpcd's UDP/TCP, DoT and gRPC listeners forwarding to `upstream` (prefer_udp: TCP and DoT clients
+    are forwarded over UDP, as dnsdist's UDP backend is), with one more forward option."""
+    option = f"\n        {upstream_option}" if upstream_option else ""
+    return f"""
+dns://.:{ports['udp']} {{
+    bind 127.0.0.1
+    forward . {upstream} {{
+        prefer_udp{option}
+    }}
+}}
+tls://.:{ports['dot']} {{
+    bind 127.0.0.1
+    tls {CERTS / 'server.pem'} {CERTS / 'server-key.pem'}
+    forward . {upstream} {{
+        prefer_udp{option}
+    }}
+}}
+grpc://.:{ports['grpc']} {{
+    bind 127.0.0.1
+    forward . {upstream} {{{option}
+    }}
+}}
+"""
+
+
 def dnsdist_conf(work: Path, udp_port: int, dot_port: int, upstream: str) -> Path:
     path = work / "dnsdist.conf"
     path.write_text(f"""
@@ -182,45 +208,38 @@ def main() -> int:
 
         p = {k: support.free_port() for k in ("udp", "dot", "grpc", "ddudp", "dddot", "chain_dns", "chain_grpc",
                                                "three", "ceiling")}
-        ours_file = corefile(work, "ours", f"""
-dns://.:{p['udp']} {{
-    bind 127.0.0.1
-    forward . {upstream} {{
-        prefer_udp
-    }}
-}}
-tls://.:{p['dot']} {{
-    bind 127.0.0.1
-    tls {CERTS / 'server.pem'} {CERTS / 'server-key.pem'}
-    forward . {upstream} {{
-        prefer_udp
-    }}
-}}
-grpc://.:{p['grpc']} {{
-    bind 127.0.0.1
-    forward . {upstream}
-}}
-""")
+        ours_file = corefile(work, "ours", ours_corefile(p, upstream, ""))
         ours = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
                       work / "dnsgrpcd.log", [("127.0.0.1", p["udp"]), ("127.0.0.1", p["grpc"])])
         started.append(ours)
         memory["idle RSS"] = rss_kib(ours.pid)[0]
+        # The same listeners with `multiplex_udp` (dnsdist's upstream sockets), in a second process on the same
+        # core; only one of the two is loaded at a time.
+        mux_ports = {k: support.free_port() for k in ("udp", "dot", "grpc")}
+        mux = Server("dnsgrpcd-mux", [args.binary, "-conf", str(corefile(work, "mux", ours_corefile(
+                         mux_ports, upstream, "multiplex_udp"))), "--log-level", "warning", "--threads", "1"],
+                     work / "dnsgrpcd-mux.log", [("127.0.0.1", mux_ports["udp"]), ("127.0.0.1", mux_ports["grpc"])])
+        started.append(mux)
+        memory["idle RSS, multiplex_udp"] = rss_kib(mux.pid)[0]
         peer = Server("dnsdist", ["dnsdist", "--supervised", "--disable-syslog", "-C",
                                   str(dnsdist_conf(work, p["ddudp"], p["dddot"], upstream))],
                       work / "dnsdist.log", [("127.0.0.1", p["ddudp"])])
         started.append(peer)
 
-        for name, mode, our_port, peer_port, note in [
-            ("UDP in -> UDP out", "udp", p["udp"], p["ddudp"], ""),
-            ("TCP in -> UDP out", "tcp", p["udp"], p["ddudp"], "dnsdist forwards TCP over TCP"),
-            ("DoT in -> UDP out", "dot", p["dot"], p["dddot"], "dnsdist forwards DoT over TCP"),
+        for name, mode, listener, peer_port, note in [
+            ("UDP in -> UDP out", "udp", "udp", p["ddudp"], ""),
+            ("TCP in -> UDP out", "tcp", "udp", p["ddudp"], "dnsdist forwards TCP over TCP"),
+            ("DoT in -> UDP out", "dot", "dot", p["dddot"], "dnsdist forwards DoT over TCP"),
         ]:
             row = Row(name, peer_name="dnsdist", note=note)
+            mux_row = Row(f"{name}, multiplex_udp", peer=row.peer, peer_name="dnsdist (same runs)")
             for _ in range(args.runs):
-                row.ours.append(dnsperf(our_port, mode, args.duration))
+                row.ours.append(dnsperf(p[listener], mode, args.duration))
+                mux_row.ours.append(dnsperf(mux_ports[listener], mode, args.duration))
                 row.peer.append(dnsperf(peer_port, mode, args.duration))
-            rows.append(row)
+            rows += [row, mux_row]
             memory[f"peak RSS after {name}"] = rss_kib(ours.pid)[1]
+            memory[f"peak RSS after {name}, multiplex_udp"] = rss_kib(mux.pid)[1]
         peer.stop()
         started.remove(peer)
 
@@ -231,17 +250,20 @@ grpc://.:{p['grpc']} {{
         started.append(ceiling)
         row = Row("gRPC in -> UDP out (h2load)", peer_name="gRPC-core ceiling",
                   note="target: >= 0.8x the ceiling; latency = mean time per request")
+        mux_row = Row("gRPC in -> UDP out, multiplex_udp", peer=row.peer, peer_name="gRPC-core ceiling (same)")
         for _ in range(args.runs):
             row.ours.append(h2load(p["grpc"], args.duration, body))
+            mux_row.ours.append(h2load(mux_ports["grpc"], args.duration, body))
             row.peer.append(h2load(p["ceiling"], args.duration, body))
-        rows.append(row)
+        rows += [row, mux_row]
         ceiling.stop()
         started.remove(ceiling)
-        heavy = h2load(p["grpc"], args.duration, body, clients=100, streams=100)
-        memory["peak RSS with 10,000 gRPC calls in flight"] = rss_kib(ours.pid)[1]
-        rows.append(Row("gRPC in, 100 conns x 100 streams", ours=[heavy], note="memory probe"))
-        ours.stop()
-        started.remove(ours)
+        for server, port, label in ((ours, p["grpc"], ""), (mux, mux_ports["grpc"], ", multiplex_udp")):
+            heavy = h2load(port, args.duration, body, clients=100, streams=100)
+            memory[f"peak RSS with 10,000 gRPC calls in flight{label}"] = rss_kib(server.pid)[1]
+            rows.append(Row(f"gRPC in, 100 conns x 100 streams{label}", ours=[heavy], note="memory probe"))
+            server.stop()
+            started.remove(server)
 
         # 5. UDP -> gRPC -> UDP (two dnsgrpcd) against one dnsgrpcd UDP -> UDP.
         b_file = corefile(work, "chain-b", f"grpc://.:{p['chain_grpc']} {{\n bind 127.0.0.1\n forward . {upstream}\n}}\n")
@@ -313,13 +335,13 @@ def start_knot(work: Path, ports: list[int]):
 def print_table(rows: list[Row], memory: dict[str, int], args) -> None:
     print(f"\ndnsgrpcd benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
           f"median of {args.runs} runs x {args.duration:g}s; server on core {SERVER_CORE}, load on core {LOAD_CORE}\n")
-    header = f"{'scenario':44} {'ours qps':>10} {'avg ms':>7} {'p99 ms':>7} {'lost':>6}   " \
+    header = f"{'scenario':48} {'ours qps':>10} {'avg ms':>7} {'p99 ms':>7} {'lost':>6}   " \
              f"{'peer':24} {'peer qps':>10} {'avg ms':>7} {'p99 ms':>7} {'ratio':>6}"
     print(header)
     print("-" * len(header))
     for row in rows:
         oq, pq = row.median(row.ours, "qps"), row.median(row.peer, "qps")
-        line = (f"{row.scenario:44} {oq:10.0f} {row.median(row.ours, 'avg_ms'):7.3f} "
+        line = (f"{row.scenario:48} {oq:10.0f} {row.median(row.ours, 'avg_ms'):7.3f} "
                 f"{row.median(row.ours, 'p99_ms'):7.3f} {int(row.median(row.ours, 'lost')):6d}   ")
         if row.peer:
             line += (f"{row.peer_name:24} {pq:10.0f} {row.median(row.peer, 'avg_ms'):7.3f} "
@@ -327,7 +349,7 @@ def print_table(rows: list[Row], memory: dict[str, int], args) -> None:
         print(line + (f"   ({row.note})" if row.note else ""))
     print()
     for name, kib in memory.items():
-        print(f"{name:52} {kib / 1024:8.1f} MiB")
+        print(f"{name:58} {kib / 1024:8.1f} MiB")
 
 
 if __name__ == "__main__":
