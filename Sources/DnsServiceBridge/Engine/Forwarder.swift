@@ -20,11 +20,13 @@ public final class Forwarder: Sendable {
         guard let question = query.question else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.formErr))
         }
-        let matching = sets.filter { $0.matches(question.name) }
+        // One set (the usual case) needs no filtered copy, which would be an allocation per query.
+        let matching = sets.count == 1 ? (sets[0].matches(question.name) ? sets[...] : [])
+            : sets.filter { $0.matches(question.name) }[...]
         guard !matching.isEmpty else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.refused))
         }
-        return forward(query, name: question.name, through: matching[...], context: context)
+        return forward(query, name: question.name, through: matching, context: context)
     }
 
     /// The first set's reply, unless its `next`/`fallthrough` hands it to the following set (the last set's

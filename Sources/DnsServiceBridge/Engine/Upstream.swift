@@ -15,6 +15,7 @@ public final class Upstream: Sendable, LoadBalanced {
     private let answered = Atomic<Bool>(false)
     private let options: ForwardOptions
     private let metrics: ForwardMetrics
+    private let exchangeMetrics: UpstreamMetrics
     private let logger: Logger
     private let group: any EventLoopGroup
 
@@ -28,7 +29,9 @@ public final class Upstream: Sendable, LoadBalanced {
         self.logger = logger
         health = UpstreamHealth(maxFails: options.maxFails, failTimeout: options.failTimeout)
         let label = transport.label
-        metricsLabel = label.firstRange(of: "://").map { String(label[$0.upperBound...]) } ?? label
+        let metricsLabel = label.firstRange(of: "://").map { String(label[$0.upperBound...]) } ?? label
+        self.metricsLabel = metricsLabel
+        exchangeMetrics = metrics.upstream(metricsLabel)
     }
 
     public var label: String { transport.label }
@@ -45,7 +48,7 @@ public final class Upstream: Sendable, LoadBalanced {
         -> EventLoopFuture<DNSMessage> {
         inFlightCount.add(1, ordering: .relaxed)
         let started = NIODeadline.now()
-        metrics.requestSent(to: metricsLabel)
+        exchangeMetrics.requestSent()
         // The bookkeeping rides on the transport's own future (no second future per exchange).
         let reply = transport.exchange(query, over: proto, deadline: deadline)
         reply.whenComplete { [self] result in
@@ -54,7 +57,7 @@ public final class Upstream: Sendable, LoadBalanced {
             switch result {
             case .success(let reply):
                 answered.store(true, ordering: .relaxed)
-                metrics.responseReceived(from: metricsLabel, rcode: reply.rcode, duration: .now() - started)
+                exchangeMetrics.responseReceived(rcode: reply.rcode, duration: .now() - started)
             case .failure(let error):
                 logger.debug("exchange failed", metadata: ["upstream": "\(label)", "error": "\(error)"])
                 if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
@@ -66,6 +69,8 @@ public final class Upstream: Sendable, LoadBalanced {
     /// Moves the transport's count of dropped (mismatched) replies into the metric.
     private func reportDroppedReplies() {
         let total = transport.droppedReplies
+        // A plain load in the usual case: nothing was dropped since the last exchange.
+        guard total != droppedReported.load(ordering: .relaxed) else { return }
         let reported = droppedReported.exchange(total, ordering: .relaxed)
         for _ in 0..<max(0, total - reported) { metrics.replyDropped(from: metricsLabel) }
     }

@@ -17,6 +17,8 @@ final class CompletionQueue: @unchecked Sendable {
         nonisolated(unsafe) let queue = pointer
         let signal = stoppedSignal
         let thread = Thread {
+            // Named from inside: set before start, Foundation on Linux leaves the thread with a dispatch queue's name.
+            Thread.current.name = name
             Self.drive(queue)
             signal.signal()
         }

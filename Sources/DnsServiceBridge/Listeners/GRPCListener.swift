@@ -27,8 +27,7 @@ public final class GRPCListener: Sendable {
                 }
                 let peer = responder.peer
                 let loop = group.any()
-                let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc,
-                                           eventLoop: loop, clientAddress: GRPCPeer.socketAddress(peer))
+                let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc, eventLoop: loop)
                 // One hop to the event loop for the whole query: every future step the engine takes from the
                 // completion-queue thread would otherwise be a hop of its own.
                 loop.execute {

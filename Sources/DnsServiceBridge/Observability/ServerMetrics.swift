@@ -1,5 +1,6 @@
 import Metrics
 import NIOCore
+import Synchronization
 
 /// CoreDNS's `coredns_dns_*` metrics for one listener (the `server` label, such as `dns://:53`). Handles are
 /// cached by label values, so a query costs one dictionary lookup under a lock (two with the DO bit).
@@ -16,7 +17,18 @@ public final class ServerMetrics: Sendable {
         let responseSize: Recorder
     }
 
-    private let handles = LabelledCache<Handles>()
+    /// What one query's handles are cached under: the label values as numbers (and the zone), so a lookup
+    /// hashes one short string and three integers instead of five strings.
+    private struct Key: Hashable, Sendable {
+        let zone: String
+        let isTCP: Bool
+        let isIPv6: Bool
+        /// The query type, or nil when it is counted as `other`.
+        let type: UInt16?
+        let rcode: UInt16
+    }
+
+    private let handles = Mutex<[Key: Handles]>([:])
     private let dnssecOK = LabelledCache<Counter>()
 
     /// Types CoreDNS counts by name; every other type is counted as `other` to bound the label's values.
@@ -47,26 +59,15 @@ public final class ServerMetrics: Sendable {
 
     /// Records one answered query under `zone` (the server block's zone, or `dropped`).
     func record(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext, duration: TimeAmount) {
-        let proto = Self.protoLabel(context.transport)
-        let family = Self.familyLabel(context)
-        let type = Self.typeLabel(query)
-        let rcode = reply.rcode.description
-        let handles = handles.get(LabelValues(zone, proto, family, type, rcode)) { [server] in
-            Handles(
-                requests: Counter(label: "coredns_dns_requests_total",
-                                  dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto),
-                                               ("family", family), ("type", type)]),
-                responses: Counter(label: "coredns_dns_responses_total",
-                                   dimensions: [("server", server), ("zone", zone), ("view", ""), ("rcode", rcode),
-                                                ("plugin", "")]),
-                duration: Timer(label: "coredns_dns_request_duration_seconds",
-                                dimensions: [("server", server), ("zone", zone), ("view", ""), ("type", type)],
-                                preferredDisplayUnit: .seconds),
-                requestSize: Recorder(label: "coredns_dns_request_size_bytes",
-                                      dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)]),
-                responseSize: Recorder(label: "coredns_dns_response_size_bytes",
-                                       dimensions: [("server", server), ("zone", zone), ("view", ""),
-                                                    ("proto", proto)]))
+        let queryType = query.question?.type
+        let key = Key(zone: zone, isTCP: context.transport != .udp, isIPv6: context.isIPv6Client,
+                      type: queryType.flatMap { Self.monitoredTypes.contains($0) ? $0.rawValue : nil },
+                      rcode: reply.rcode.rawValue)
+        let handles = handles.withLock { cached in
+            if let handles = cached[key] { return handles }
+            let handles = makeHandles(zone: zone, query: query, reply: reply, context: context)
+            cached[key] = handles
+            return handles
         }
         handles.requests.increment()
         handles.requestSize.record(query.bytes.count)
@@ -79,5 +80,26 @@ public final class ServerMetrics: Sendable {
                         dimensions: [("server", server), ("view", ""), ("zone", zone)])
             }.increment()
         }
+    }
+
+    private func makeHandles(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext) -> Handles {
+        let proto = Self.protoLabel(context.transport)
+        let family = Self.familyLabel(context)
+        let type = Self.typeLabel(query)
+        let rcode = reply.rcode.description
+        return Handles(
+            requests: Counter(label: "coredns_dns_requests_total",
+                              dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto),
+                                           ("family", family), ("type", type)]),
+            responses: Counter(label: "coredns_dns_responses_total",
+                               dimensions: [("server", server), ("zone", zone), ("view", ""), ("rcode", rcode),
+                                            ("plugin", "")]),
+            duration: Timer(label: "coredns_dns_request_duration_seconds",
+                            dimensions: [("server", server), ("zone", zone), ("view", ""), ("type", type)],
+                            preferredDisplayUnit: .seconds),
+            requestSize: Recorder(label: "coredns_dns_request_size_bytes",
+                                  dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)]),
+            responseSize: Recorder(label: "coredns_dns_response_size_bytes",
+                                   dimensions: [("server", server), ("zone", zone), ("view", ""), ("proto", proto)]))
     }
 }

@@ -42,8 +42,8 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         let clientID = query.header.id
         counters.exchanges.add(1, ordering: .relaxed)
         if proto == .udp, let multiplexer {
-            // The socket gives the query its own random ID.
-            return multiplexer.exchange(query, deadline: deadline).map { $0.withID(clientID) }
+            // The socket sends the query under a random ID of its own and restores the client's in the reply.
+            return multiplexer.exchange(query, deadline: deadline)
         }
         let sent = query.withID(UInt16.random(in: .min ... .max))
         let reply: EventLoopFuture<DNSMessage>

@@ -11,7 +11,7 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private struct Pending {
-        /// The query as sent, with this socket's ID.
+        /// The query as the engine gave it, with its own ID (the socket's ID is the key it waits under).
         let query: DNSMessage
         let promise: EventLoopPromise<DNSMessage>
         let deadline: NIODeadline
@@ -75,7 +75,7 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
         }
     }
 
-    /// Sends `query` under an ID unique on this socket; the reply carries that ID (the caller restores its own).
+    /// Sends `query` under an ID unique on this socket; the reply completes with the query's own ID restored.
     /// Called on the socket's event loop only.
     func start(_ query: DNSMessage, deadline: NIODeadline, on loop: any EventLoop) -> EventLoopFuture<DNSMessage> {
         guard let channel, channel.isActive else {
@@ -84,13 +84,14 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
         guard let id = unusedID() else {
             return loop.makeFailedFuture(ExchangeError.tooManyInFlight(upstream: label, limit: Self.maxInFlight))
         }
-        let sent = query.withID(id)
         let promise = loop.makePromise(of: DNSMessage.self)
-        pending[id] = Pending(query: sent, promise: promise, deadline: deadline)
+        pending[id] = Pending(query: query, promise: promise, deadline: deadline)
+        // The socket's ID goes straight into the datagram, not into a copy of the message first.
+        var datagram = channel.allocator.buffer(bytes: query.bytes)
+        datagram.setInteger(id, at: datagram.readerIndex)
         // No promise per write: a datagram the kernel refuses is lost like one lost on the way, and the sweep
         // times the exchange out. An ICMP refusal comes back through `errorCaught`.
-        channel.write(AddressedEnvelope(remoteAddress: upstream, data: channel.allocator.buffer(bytes: sent.bytes)),
-                      promise: nil)
+        channel.write(AddressedEnvelope(remoteAddress: upstream, data: datagram), promise: nil)
         flush.flushSoon(channel)
         return promise.futureResult
     }
@@ -115,8 +116,10 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
             complete(id, .success(waiting.query.truncatedEmptyReply()))
             return
         }
-        guard let reply = try? DNSMessage(bytes: Array(envelope.data.readableBytesView)),
-              reply.isAnswer(to: waiting.query) else {
+        // The query's own ID goes back in before parsing, so the reply needs no second copy to restore it.
+        var bytes = Array(envelope.data.readableBytesView)
+        bytes.setUInt16(waiting.query.header.id, at: 0)
+        guard let reply = try? DNSMessage(bytes: bytes), reply.isAnswer(to: waiting.query) else {
             // A spoofer who guessed the ID, or garbage: dropped, and the exchange keeps waiting for the real one.
             counters.mismatchedReplies.add(1, ordering: .relaxed)
             return

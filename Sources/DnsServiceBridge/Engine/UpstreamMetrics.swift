@@ -1,0 +1,31 @@
+import Metrics
+import NIOCore
+import Synchronization
+
+/// One upstream's `requests_total`, `responses_total` and `request_duration_seconds` handles (made by
+/// `ForwardMetrics.upstream(_:)`), with the response handles cached by response code.
+final class UpstreamMetrics: Sendable {
+    typealias ResponseHandles = (responses: Counter, duration: Timer)
+
+    private let requests: Counter
+    private let responses = Mutex<[UInt16: ResponseHandles]>([:])
+    private let makeResponseHandles: @Sendable (DNSResponseCode) -> ResponseHandles
+
+    init(requests: Counter, makeResponseHandles: @escaping @Sendable (DNSResponseCode) -> ResponseHandles) {
+        self.requests = requests
+        self.makeResponseHandles = makeResponseHandles
+    }
+
+    func requestSent() { requests.increment() }
+
+    func responseReceived(rcode: DNSResponseCode, duration: TimeAmount) {
+        let handles = responses.withLock { cached in
+            if let handles = cached[rcode.rawValue] { return handles }
+            let handles = makeResponseHandles(rcode)
+            cached[rcode.rawValue] = handles
+            return handles
+        }
+        handles.responses.increment()
+        handles.duration.recordNanoseconds(duration.nanoseconds)
+    }
+}
