@@ -1,5 +1,7 @@
+#define _GNU_SOURCE  // SCHED_BATCH
 #include "cgrpc.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grpc/support/alloc.h>
@@ -50,6 +52,16 @@ grpc_completion_queue *cgrpc_completion_queue_create(void) {
 
 grpc_event cgrpc_completion_queue_next(grpc_completion_queue *cq) {
   return grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+}
+
+grpc_event cgrpc_completion_queue_poll(grpc_completion_queue *cq) {
+  return grpc_completion_queue_next(cq, gpr_inf_past(GPR_CLOCK_REALTIME), NULL);
+}
+
+int cgrpc_thread_yield_on_wakeup(void) {
+  struct sched_param param;
+  memset(&param, 0, sizeof(param));
+  return sched_setscheduler(0, SCHED_BATCH, &param);
 }
 
 // ---- credentials ----

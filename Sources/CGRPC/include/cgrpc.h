@@ -30,6 +30,11 @@ const char *cgrpc_version(void);
 grpc_completion_queue *cgrpc_completion_queue_create(void);
 /// Blocks until the next event; `type` is grpc_completion_type.
 grpc_event cgrpc_completion_queue_next(grpc_completion_queue *cq);
+/// The next event if one is ready now, else an event of type GRPC_QUEUE_TIMEOUT; never blocks.
+grpc_event cgrpc_completion_queue_poll(grpc_completion_queue *cq);
+/// Puts the calling thread under SCHED_BATCH: woken, it waits for the running thread's time slice instead of
+/// preempting it. Returns 0 on success, -1 (errno set) otherwise.
+int cgrpc_thread_yield_on_wakeup(void);
 
 // ---- credentials ----
 /// Server credentials. With no key/cert pair: plaintext. `client_ca` non-NULL requires and verifies client

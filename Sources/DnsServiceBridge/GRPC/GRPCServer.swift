@@ -28,10 +28,12 @@ public final class GRPCServer: @unchecked Sendable {
     ///   - maxReceiveMessageLength: gRPC's own limit; keep it above what handlers reject themselves so the
     ///     client gets the handler's clearer status.
     ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us.
+    ///   - afterEachBatch: runs on the completion-queue thread after each run of calls and completions that
+    ///     arrived together, so handlers can gather work and hand it to an event loop once per batch.
     public init(methods: [String: UnaryHandler], maxReceiveMessageLength: Int = 256 * 1024,
-                pendingRequestsPerMethod: Int = 256) {
+                pendingRequestsPerMethod: Int = 256, afterEachBatch: (@Sendable () -> Void)? = nil) {
         GRPCLibrary.retain()
-        queue = CompletionQueue(name: "grpc-server-cq")
+        queue = CompletionQueue(name: "grpc-server-cq", afterBatch: afterEachBatch)
         server = cgrpc_server_create(queue.pointer, Int32(maxReceiveMessageLength))
         let server = self.server
         self.methods = methods.sorted { $0.key < $1.key }.compactMap { name, handler in

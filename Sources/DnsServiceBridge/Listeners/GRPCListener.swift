@@ -13,6 +13,7 @@ public final class GRPCListener: Sendable {
                 group: any EventLoopGroup, logger: Logger,
                 isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let counters = ListenerCounters.shared
+        let handoff = EventLoopHandoff()
         server = GRPCServer(methods: [
             DnsServiceMethod.query: { request, responder in
                 let query: DNSMessage
@@ -29,8 +30,9 @@ public final class GRPCListener: Sendable {
                 let loop = group.any()
                 let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc, eventLoop: loop)
                 // One hop to the event loop for the whole query: every future step the engine takes from the
-                // completion-queue thread would otherwise be a hop of its own.
-                loop.execute {
+                // completion-queue thread would otherwise be a hop of its own. The hop itself is shared by the
+                // calls that arrived together (see EventLoopHandoff).
+                handoff.enqueue(on: loop) {
                     handler.handle(query, context: context).whenSuccess { reply in
                         BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                         responder.reply(DnsPacketCodec.encode(reply.bytes))
@@ -40,7 +42,7 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ])
+        ], afterEachBatch: { handoff.flush() })
         var bound: [String] = []
         for (address, security) in addresses {
             let port = try server.listen(on: address, security: security)
