@@ -142,6 +142,12 @@ class Server:
         self.proc.stop(expect=None)
 
 
+def dnsgrpcd(name: str, binary: str, conf: Path, log: Path, wait: list[tuple[str, int]],
+             threads: str = "1") -> Server:
+    """dnsgrpcd serving `conf`, pinned like every server under test, logging warnings only."""
+    return Server(name, [binary, "-conf", str(conf), "--log-level", "warning", "--threads", threads], log, wait)
+
+
 def corefile(work: Path, name: str, text: str) -> Path:
     path = work / f"{name}.Corefile"
     path.write_text(text)
@@ -216,16 +222,16 @@ def main() -> int:
         p = {k: support.free_port() for k in ("udp", "dot", "grpc", "ddudp", "dddot", "chain_dns", "chain_grpc",
                                                "three", "ceiling")}
         ours_file = corefile(work, "ours", ours_corefile(p, upstream, ""))
-        ours = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
-                      work / "dnsgrpcd.log", [("127.0.0.1", p["udp"]), ("127.0.0.1", p["grpc"])])
+        ours = dnsgrpcd("dnsgrpcd", args.binary, ours_file, work / "dnsgrpcd.log",
+                        [("127.0.0.1", p["udp"]), ("127.0.0.1", p["grpc"])])
         started.append(ours)
         memory["idle RSS"] = rss_kib(ours.pid)[0]
         # The same listeners with `multiplex_udp` (dnsdist's upstream sockets), in a second process on the same
         # core; only one of the two is loaded at a time.
         mux_ports = {k: support.free_port() for k in ("udp", "dot", "grpc")}
-        mux = Server("dnsgrpcd-mux", [args.binary, "-conf", str(corefile(work, "mux", ours_corefile(
-                         mux_ports, upstream, "multiplex_udp"))), "--log-level", "warning", "--threads", "1"],
-                     work / "dnsgrpcd-mux.log", [("127.0.0.1", mux_ports["udp"]), ("127.0.0.1", mux_ports["grpc"])])
+        mux = dnsgrpcd("dnsgrpcd-mux", args.binary,
+                       corefile(work, "mux", ours_corefile(mux_ports, upstream, "multiplex_udp")),
+                       work / "dnsgrpcd-mux.log", [("127.0.0.1", mux_ports["udp"]), ("127.0.0.1", mux_ports["grpc"])])
         started.append(mux)
         memory["idle RSS, multiplex_udp"] = rss_kib(mux.pid)[0]
         peer = Server("dnsdist", ["dnsdist", "--supervised", "--disable-syslog", "-C",
@@ -275,16 +281,13 @@ def main() -> int:
         # 5. UDP -> gRPC -> UDP (two dnsgrpcd) against one dnsgrpcd UDP -> UDP.
         b_file = corefile(work, "chain-b", f"grpc://.:{p['chain_grpc']} {{\n bind 127.0.0.1\n forward . {upstream}\n}}\n")
         a_file = corefile(work, "chain-a", f"dns://.:{p['chain_dns']} {{\n bind 127.0.0.1\n grpc . 127.0.0.1:{p['chain_grpc']}\n}}\n")
-        chain_b = Server("dnsgrpcd-B", [args.binary, "-conf", str(b_file), "--log-level", "warning", "--threads", "1"],
-                         work / "chain-b.log", [("127.0.0.1", p["chain_grpc"])])
+        chain_b = dnsgrpcd("dnsgrpcd-B", args.binary, b_file, work / "chain-b.log", [("127.0.0.1", p["chain_grpc"])])
         started.append(chain_b)
-        chain_a = Server("dnsgrpcd-A", [args.binary, "-conf", str(a_file), "--log-level", "warning", "--threads", "1"],
-                         work / "chain-a.log", [("127.0.0.1", p["chain_dns"])])
+        chain_a = dnsgrpcd("dnsgrpcd-A", args.binary, a_file, work / "chain-a.log", [("127.0.0.1", p["chain_dns"])])
         started.append(chain_a)
         row = Row("UDP -> gRPC -> UDP (2 daemons)", peer_name="one dnsgrpcd UDP -> UDP",
                   note="both daemons share core 0")
-        single = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
-                        work / "single.log", [("127.0.0.1", p["udp"])])
+        single = dnsgrpcd("dnsgrpcd", args.binary, ours_file, work / "single.log", [("127.0.0.1", p["udp"])])
         started.append(single)
         for _ in range(args.runs):
             row.ours.append(dnsperf(p["chain_dns"], "udp", args.duration))
@@ -297,10 +300,8 @@ def main() -> int:
         # 6. One upstream against three (the same knotd on three ports).
         three_file = corefile(work, "three", f"dns://.:{p['three']} {{\n bind 127.0.0.1\n forward . "
                               + " ".join(f"127.0.0.1:{port}" for port in knot_ports) + "\n}\n")
-        single = Server("dnsgrpcd", [args.binary, "-conf", str(ours_file), "--log-level", "warning", "--threads", "1"],
-                        work / "single2.log", [("127.0.0.1", p["udp"])])
-        three = Server("dnsgrpcd-3", [args.binary, "-conf", str(three_file), "--log-level", "warning", "--threads", "1"],
-                       work / "three.log", [("127.0.0.1", p["three"])])
+        single = dnsgrpcd("dnsgrpcd", args.binary, ours_file, work / "single2.log", [("127.0.0.1", p["udp"])])
+        three = dnsgrpcd("dnsgrpcd-3", args.binary, three_file, work / "three.log", [("127.0.0.1", p["three"])])
         started += [single, three]
         row = Row("one upstream (ours) vs three (peer column)", peer_name="dnsgrpcd, 3 upstreams",
                   note="target: within 10%")

@@ -57,10 +57,9 @@ def main() -> int:
                 ports[key] = {k: support.free_port() for k in ("udp", "dot", "grpc")}
                 conf = bench.corefile(work, f"{label}-{option or 'default'}",
                                       bench.ours_corefile(ports[key], upstream, option))
-                started.append(bench.Server(f"{label} {option}", [binary, "-conf", str(conf), "--log-level",
-                                                                  "warning", "--threads", "1"],
-                                            work / f"{label}-{option or 'default'}.log",
-                                            [("127.0.0.1", ports[key]["udp"]), ("127.0.0.1", ports[key]["grpc"])]))
+                started.append(bench.dnsgrpcd(f"{label} {option}", binary, conf,
+                                              work / f"{label}-{option or 'default'}.log",
+                                              [("127.0.0.1", ports[key]["udp"]), ("127.0.0.1", ports[key]["grpc"])]))
         for _ in range(args.runs):
             for scenario in scenarios:
                 option = "multiplex_udp" if scenario.endswith("-mux") else ""

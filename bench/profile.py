@@ -48,9 +48,8 @@ def main() -> int:
         ports = {k: support.free_port() for k in ("udp", "dot", "grpc")}
         option = "multiplex_udp" if args.scenario.endswith("-mux") else ""
         conf = bench.corefile(work, "ours", bench.ours_corefile(ports, f"127.0.0.1:{knot_port}", option))
-        server = bench.Server("dnsgrpcd", [args.binary, "-conf", str(conf), "--log-level", "warning",
-                                           "--threads", args.threads],
-                              work / "dnsgrpcd.log", [("127.0.0.1", ports["udp"]), ("127.0.0.1", ports["grpc"])])
+        server = bench.dnsgrpcd("dnsgrpcd", args.binary, conf, work / "dnsgrpcd.log",
+                                [("127.0.0.1", ports["udp"]), ("127.0.0.1", ports["grpc"])], threads=args.threads)
         started.append(server)
         data = work / "perf.data"
         perf = subprocess.Popen(["perf", "record", "-g", "-o", str(data), "-p", str(server.pid), "--",
@@ -67,15 +66,16 @@ def main() -> int:
         load.start()
         load.join(timeout=args.duration + 90)
         perf.wait(timeout=args.duration + 60)
+        # Kept before anything is printed, so a reader that closes the pipe early still leaves the data behind.
+        if args.keep:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(data, Path(args.keep) / "perf.data")
         print(f"load: {result[0] if result else 'did not finish'}")
         report = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--percent-limit", "0.4",
                                  "--stdio", "-g", "none", "--sort", "comm,dso,symbol"],
                                 capture_output=True, text=True, timeout=300)
         lines = [line for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")]
         print("\n".join(lines[: args.top]))
-        if args.keep:
-            Path(args.keep).mkdir(parents=True, exist_ok=True)
-            shutil.copy(data, Path(args.keep) / "perf.data")
     finally:
         for process in reversed(started):
             process.stop()

@@ -19,14 +19,10 @@ final class EventLoopHandoff: Sendable {
 
     /// Hands everything queued to its loops, one task per loop.
     func flush() {
-        let batch = pending.withLock { pending -> [Work] in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
-        }
-        guard let first = batch.first else { return }
-        if batch.allSatisfy({ $0.loop === first.loop }) {
-            first.loop.execute { for work in batch { work.run() } }
-            return
+        let batch = pending.withLock { pending in
+            var taken: [Work] = []
+            swap(&taken, &pending)
+            return taken
         }
         var byLoop: [ObjectIdentifier: [Work]] = [:]
         for work in batch { byLoop[ObjectIdentifier(work.loop), default: []].append(work) }

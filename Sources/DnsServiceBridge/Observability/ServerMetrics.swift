@@ -41,10 +41,14 @@ public final class ServerMetrics: Sendable {
         self.server = server
     }
 
+    /// The query's type if CoreDNS counts it by name; nil when it is counted as `other`.
+    static func countedType(_ query: DNSMessage) -> DNSRecordType? {
+        query.question.map(\.type).flatMap { monitoredTypes.contains($0) ? $0 : nil }
+    }
+
     /// The `type` label of a query.
     static func typeLabel(_ query: DNSMessage) -> String {
-        guard let type = query.question?.type else { return "other" }
-        return monitoredTypes.contains(type) ? type.description : "other"
+        countedType(query)?.description ?? "other"
     }
 
     /// The `family` label: 1 for IPv4, 2 for IPv6 (CoreDNS's numbers).
@@ -59,10 +63,8 @@ public final class ServerMetrics: Sendable {
 
     /// Records one answered query under `zone` (the server block's zone, or `dropped`).
     func record(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext, duration: TimeAmount) {
-        let queryType = query.question?.type
         let key = Key(zone: zone, isTCP: context.transport != .udp, isIPv6: context.isIPv6Client,
-                      type: queryType.flatMap { Self.monitoredTypes.contains($0) ? $0.rawValue : nil },
-                      rcode: reply.rcode.rawValue)
+                      type: Self.countedType(query)?.rawValue, rcode: reply.rcode.rawValue)
         let handles = handles.withLock { cached in
             if let handles = cached[key] { return handles }
             let handles = makeHandles(zone: zone, query: query, reply: reply, context: context)
