@@ -173,6 +173,10 @@ cgrpc_bytes cgrpc_server_call_copy_peer(const cgrpc_server_call *call) {
   return out;
 }
 
+grpc_call_error cgrpc_server_call_notify(cgrpc_server_call *call, void *tag) {
+  return grpc_call_start_batch(call->call, NULL, 0, tag, NULL);
+}
+
 grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_message, const uint8_t *message,
                                         size_t length, grpc_status_code status, const char *details, void *tag) {
   grpc_op ops[4];

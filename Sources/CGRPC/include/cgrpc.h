@@ -69,6 +69,8 @@ cgrpc_bytes cgrpc_server_call_copy_payload(const cgrpc_server_call *call);
 cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call);
 /// The client's address as gRPC core names it (`ipv4:127.0.0.1:5353`), copied; empty when unknown.
 cgrpc_bytes cgrpc_server_call_copy_peer(const cgrpc_server_call *call);
+/// Queues `tag` on the call's completion queue at once (a batch of no operations), to run work on its thread.
+grpc_call_error cgrpc_server_call_notify(cgrpc_server_call *call, void *tag);
 /// Sends the reply: initial metadata, the message when `send_message` is not 0, and the status; also waits for
 /// the client's close. `tag` completes when all that is done.
 grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_message, const uint8_t *message,

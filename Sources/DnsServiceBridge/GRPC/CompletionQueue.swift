@@ -10,6 +10,8 @@ final class CompletionQueue: @unchecked Sendable {
     let pointer: OpaquePointer
     private let stopped = Mutex<Bool>(false)
     private let stoppedSignal = DispatchSemaphore(value: 0)
+    /// The queue thread's pthread ID once it runs.
+    private let threadID = Atomic<UInt>(0)
 
     /// Completions handled in one batch at most before `afterBatch` runs, so handed-over work never waits long.
     static let maxBatch = 256
@@ -22,7 +24,8 @@ final class CompletionQueue: @unchecked Sendable {
         // The thread is the queue's only reader until shutdown; gRPC core makes the pointer safe to share.
         nonisolated(unsafe) let queue = pointer
         let signal = stoppedSignal
-        let thread = Thread {
+        let thread = Thread { [self] in
+            threadID.store(UInt(pthread_self()), ordering: .releasing)
             // Named from inside: set before start, Foundation on Linux leaves the thread with a dispatch queue's name.
             Thread.current.name = name
             // Event loops start batches on this queue and wake this thread each time one completes; on a shared
@@ -34,6 +37,9 @@ final class CompletionQueue: @unchecked Sendable {
         }
         thread.start()
     }
+
+    /// Whether the caller runs on the queue's thread (inside a completion's handler).
+    var isCurrentThread: Bool { threadID.load(ordering: .acquiring) == UInt(pthread_self()) }
 
     private static func drive(_ queue: OpaquePointer, afterBatch: (@Sendable () -> Void)?) {
         while true {
