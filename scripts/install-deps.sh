@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and the tests need on Debian 12, and nothing when it is all there already.
 #   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
-# build: gRPC core, protobuf-c and OpenSSL headers for the Swift package.
+# build: gRPC core, protobuf-c and OpenSSL headers, and tcmalloc (gperftools), for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
 # test:  demo + pytest, prometheus_client, grpcio-health-checking, and unbound (an independent DNS-over-TLS server).
 # bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
@@ -13,7 +13,7 @@ what=${1:-all}
 PYTHON=${PYTHON:-python3}
 export DEBIAN_FRONTEND=noninteractive
 
-apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev pkg-config)
+apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev libgoogle-perftools-dev pkg-config)
 apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
 apt_test=(unbound)
