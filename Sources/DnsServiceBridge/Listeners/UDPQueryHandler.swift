@@ -46,7 +46,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     private func send(_ reply: DNSMessage, to client: SocketAddress, on channel: any Channel) {
         let envelope = AddressedEnvelope(remoteAddress: client, data: channel.allocator.buffer(bytes: reply.bytes))
-        channel.write(envelope, promise: nil)
+        channel.pipeline.write(envelope, promise: nil)  // no dynamic cast per datagram (see MultiplexedDatagramHandler)
         flush.flushSoon(channel)
     }
 

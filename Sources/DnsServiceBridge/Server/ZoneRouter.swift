@@ -9,8 +9,15 @@ final class ZoneRouter: QueryHandler {
         /// For CIDR keys that are not on an octet (nibble) boundary: only names inside the network.
         let network: ReverseNetwork?
         let handler: any QueryHandler
-        /// The zone as the metrics' `zone` label shows it.
-        var zoneLabel: String { zone.description }
+        /// The zone as the metrics' `zone` label shows it; kept, since formatting it cost a String per query.
+        let zoneLabel: String
+
+        init(zone: DNSName, network: ReverseNetwork?, handler: any QueryHandler) {
+            self.zone = zone
+            self.network = network
+            self.handler = handler
+            zoneLabel = zone.description
+        }
     }
 
     private let routes: [Route]

@@ -87,14 +87,17 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
         return dial().flatMap { self.exchange(query, on: $0, deadline: deadline) }
     }
 
+    /// The connection goes back to the pool (or is closed) before the caller's callbacks run: the bookkeeping is
+    /// registered first on the connection's own future, with no second future per exchange.
     private func exchange(_ query: DNSMessage, on connection: Connection, deadline: NIODeadline)
         -> EventLoopFuture<DNSMessage> {
-        connection.exchange(query, deadline: deadline).map { reply in
-            self.put(connection)
-            return reply
-        }.flatMapErrorThrowing { error in
-            connection.close()
-            throw error
+        let reply = connection.exchange(query, deadline: deadline)
+        reply.whenComplete { result in
+            switch result {
+            case .success: self.put(connection)
+            case .failure: connection.close()
+            }
         }
+        return reply
     }
 }

@@ -91,7 +91,9 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
         datagram.setInteger(id, at: datagram.readerIndex)
         // No promise per write: a datagram the kernel refuses is lost like one lost on the way, and the sweep
         // times the exchange out. An ICMP refusal comes back through `errorCaught`.
-        channel.write(AddressedEnvelope(remoteAddress: upstream, data: datagram), promise: nil)
+        // Through the pipeline: its write is generic and inlined, so the envelope is wrapped with no dynamic cast
+        // (Channel's own write is not specialised for an existential channel and cast each datagram).
+        channel.pipeline.write(AddressedEnvelope(remoteAddress: upstream, data: datagram), promise: nil)
         flush.flushSoon(channel)
         return promise.futureResult
     }
