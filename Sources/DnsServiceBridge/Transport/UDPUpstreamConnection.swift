@@ -140,7 +140,7 @@ final class UDPExchangeHandler: ChannelInboundHandler, ExchangeHandling {
     private func timerFired(on loop: any EventLoop) {
         timer = nil
         guard let pending else { return }
-        if NIODeadline.now() >= pending.deadline {
+        if loop.now >= pending.deadline {
             finish(.failure(ExchangeError.timeout(upstream: label)))
         } else {
             armTimer(for: pending.deadline, on: loop)
