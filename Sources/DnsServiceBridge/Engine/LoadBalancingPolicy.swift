@@ -18,6 +18,7 @@ public enum LoadBalancingPolicy: String, Sendable, Hashable, CaseIterable {
 final class UpstreamOrdering: Sendable {
     let policy: LoadBalancingPolicy
     private let counter = Atomic<Int>(0)
+    private let random = Mutex(ChaChaRandom())
 
     init(_ policy: LoadBalancingPolicy) {
         self.policy = policy
@@ -28,7 +29,7 @@ final class UpstreamOrdering: Sendable {
         guard upstreams.count > 1 else { return upstreams }
         switch policy {
         case .random:
-            return upstreams.shuffled()
+            return random.withLock { upstreams.shuffled(using: &$0) }
         case .roundRobin:
             let start = counter.add(1, ordering: .relaxed).oldValue % upstreams.count
             return Array(upstreams[start...] + upstreams[..<start])
@@ -37,21 +38,23 @@ final class UpstreamOrdering: Sendable {
         case .leastConnections:
             // Counts move while we sort: read each once, so the comparison is consistent. Shuffling first
             // breaks ties at random (the sort is stable).
-            return upstreams.shuffled().map { ($0, $0.inFlight) }.sorted { $0.1 < $1.1 }.map(\.0)
+            return random.withLock { upstreams.shuffled(using: &$0) }.map { ($0, $0.inFlight) }.sorted { $0.1 < $1.1 }
+                .map(\.0)
         case .weighted:
-            return Self.weightedOrder(upstreams)
+            return random.withLock { Self.weightedOrder(upstreams, using: &$0) }
         }
     }
 
     /// Draws without replacement, each draw proportional to the remaining weights; zero weights go last, in
     /// random order, so they only ever serve as failover.
-    static func weightedOrder<Member: LoadBalanced>(_ upstreams: [Member]) -> [Member] {
+    static func weightedOrder<Member: LoadBalanced>(_ upstreams: [Member],
+                                                   using generator: inout some RandomNumberGenerator) -> [Member] {
         var remaining = upstreams.filter { $0.weight > 0 }
         var ordered: [Member] = []
         ordered.reserveCapacity(upstreams.count)
         while !remaining.isEmpty {
             let total = remaining.reduce(0) { $0 + $1.weight }
-            var pick = Int.random(in: 0..<total)
+            var pick = Int.random(in: 0..<total, using: &generator)
             let index = remaining.firstIndex { upstream in
                 if pick < upstream.weight { return true }
                 pick -= upstream.weight
@@ -59,6 +62,6 @@ final class UpstreamOrdering: Sendable {
             } ?? 0
             ordered.append(remaining.remove(at: index))
         }
-        return ordered + upstreams.filter { $0.weight <= 0 }.shuffled()
+        return ordered + upstreams.filter { $0.weight <= 0 }.shuffled(using: &generator)
     }
 }

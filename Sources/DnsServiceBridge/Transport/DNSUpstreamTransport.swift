@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Plain DNS to one upstream over UDP and TCP, each with its own connection pool, or with UDP multiplexed over a
 /// few long-lived sockets per event loop (`multiplex_udp`).
@@ -14,6 +15,7 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
     private let multiplexer: DatagramMultiplexer?
     private let connectTimeout: TimeAmount
     let counters = TransportCounters()
+    private let random = Mutex(ChaChaRandom())
     private let expiryTimer: RepeatedTask
 
     public init(label: String, address: SocketAddress, group: any EventLoopGroup, expire: TimeAmount = .seconds(10),
@@ -45,7 +47,7 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
             // The socket sends the query under a random ID of its own and restores the client's in the reply.
             return multiplexer.exchange(query, deadline: deadline)
         }
-        let sent = query.withID(UInt16.random(in: .min ... .max))
+        let sent = query.withID(random.withLock { UInt16.random(in: .min ... .max, using: &$0) })
         let reply: EventLoopFuture<DNSMessage>
         switch proto {
         case .udp:

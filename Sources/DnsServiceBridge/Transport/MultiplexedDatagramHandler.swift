@@ -28,7 +28,7 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
     private let counters: TransportCounters
     private var pending: [UInt16: Pending] = [:]
     private let flush = TickFlush()
-    private var randomIDs = RandomIDs()
+    private var random = ChaChaRandom()
     private var sweeper: Scheduled<Void>?
     private var channel: (any Channel)?
     /// When the socket was opened: it takes new queries for `expire`, so source ports rotate as in a pool.
@@ -175,29 +175,9 @@ final class MultiplexedDatagramHandler: ChannelInboundHandler {
     /// with probability at most 1/4 and 32 draws all fail with probability 2^-64.
     private func unusedID() -> UInt16? {
         for _ in 0..<32 {
-            let id = randomIDs.next()
+            let id = UInt16.random(in: .min ... .max, using: &random)
             if pending[id] == nil { return id }
         }
         return nil
-    }
-}
-
-/// Random 16-bit IDs from the system's CSPRNG, four per draw of 64 bits: each draw is a `getrandom` system call,
-/// which showed in profiles when made once per query.
-struct RandomIDs {
-    private var bits: UInt64 = 0
-    private var left = 0
-
-    mutating func next() -> UInt16 {
-        if left == 0 {
-            var generator = SystemRandomNumberGenerator()
-            bits = generator.next()
-            left = 4
-        }
-        defer {
-            bits >>= 16
-            left -= 1
-        }
-        return UInt16(truncatingIfNeeded: bits)
     }
 }

@@ -23,6 +23,7 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
     /// Exchanges in flight on this connection before new ones are refused.
     let maxInFlight: Int
     private var pending: [UInt16: Pending] = [:]
+    private var random = ChaChaRandom()
     private var nextSerial: UInt64 = 0
     private var framesRead = 0
     /// Why the connection failed, once it did: given to every exchange still pending or started later.
@@ -145,7 +146,7 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
     /// draws are bounded anyway.
     private func unusedID() -> UInt16? {
         for _ in 0..<64 {
-            let id = UInt16.random(in: .min ... .max)
+            let id = UInt16.random(in: .min ... .max, using: &random)
             if pending[id] == nil { return id }
         }
         return nil
