@@ -4,6 +4,7 @@ that the shared machine's drift hits both alike. Prints the median qps of each a
 Same placement as bench.py: servers on core 0, load generator and knotd on core 1, traffic on 127.0.0.1.
 
     python3 bench/compare.py OLD_BINARY NEW_BINARY [--runs 3] [--duration 4] [--scenarios udp,udp-mux,grpc,grpc-mux]
+    (also tcp, tcp-mux, dot, dot-mux: dnsperf over TCP or TLS to the same listeners)
 
 An older binary comes from a second checkout with its own scratch path (a first release build takes minutes):
     git worktree add /tmp/old REV && (cd /tmp/old && swift build -c release --product dnsgrpcd)
@@ -24,6 +25,7 @@ import bench  # noqa: E402
 from bench import support  # noqa: E402
 
 SCENARIOS = ("udp", "udp-mux", "grpc", "grpc-mux")
+MORE_SCENARIOS = ("tcp", "tcp-mux", "dot", "dot-mux")
 
 
 def main() -> int:
@@ -35,9 +37,9 @@ def main() -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
-    unknown = set(scenarios) - set(SCENARIOS)
+    unknown = set(scenarios) - set(SCENARIOS) - set(MORE_SCENARIOS)
     if unknown:
-        parser.error(f"unknown scenarios {sorted(unknown)}; expected some of {', '.join(SCENARIOS)}")
+        parser.error(f"unknown scenarios {sorted(unknown)}; expected some of {', '.join(SCENARIOS + MORE_SCENARIOS)}")
     os.sched_setaffinity(0, {int(bench.LOAD_CORE)})
     support.generate_stubs()
     work = Path(tempfile.mkdtemp(prefix="dnsgrpcd-compare-"))
@@ -65,10 +67,11 @@ def main() -> int:
                 option = "multiplex_udp" if scenario.endswith("-mux") else ""
                 for label in ("old", "new"):
                     p = ports[(label, option)]
-                    if scenario.startswith("grpc"):
+                    kind = scenario.split("-")[0]
+                    if kind == "grpc":
                         figures = bench.h2load(p["grpc"], args.duration, body)
                     else:
-                        figures = bench.dnsperf(p["udp"], "udp", args.duration)
+                        figures = bench.dnsperf(p["dot" if kind == "dot" else "udp"], kind, args.duration)
                     results.setdefault((scenario, label), []).append(figures.qps)
     finally:
         for server in reversed(started):

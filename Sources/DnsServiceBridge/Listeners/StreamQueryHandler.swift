@@ -15,6 +15,10 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     private var inFlight = 0
     private var readHeld = false
     private var inputClosed = false
+    /// The client's address, asked of the socket once: NIO makes a getpeername system call per ask.
+    private var remote: SocketAddress?
+    /// Replies completed in one event-loop tick (a batch of upstream answers) leave in one write.
+    private let flush = TickFlush()
 
     init(handler: any QueryHandler, transport: ClientTransport, counters: ListenerCounters, maxPipelined: Int) {
         self.handler = handler
@@ -46,7 +50,7 @@ final class StreamQueryHandler: ChannelDuplexHandler {
             return
         }
         inFlight += 1
-        let remote = context.remoteAddress
+        if remote == nil { remote = context.remoteAddress }
         let queryContext = QueryContext(client: nil, transport: transport,
                                         eventLoop: context.eventLoop, clientAddress: remote)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -59,12 +63,19 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     private func replied(_ reply: DNSMessage, context: ChannelHandlerContext) {
         inFlight -= 1
         guard context.channel.isActive else { return }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
+        context.write(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
+        flush.flushSoon(context.channel)
         if readHeld && inFlight < maxPipelined {
             readHeld = false
             context.read()
         }
-        if inputClosed && inFlight == 0 { context.close(promise: nil) }
+        if inputClosed && inFlight == 0 { close(context) }
+    }
+
+    /// Closes the connection after the replies written but not yet flushed (a close would drop them).
+    private func close(_ context: ChannelHandlerContext) {
+        context.flush()
+        context.close(promise: nil)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -81,11 +92,11 @@ final class StreamQueryHandler: ChannelDuplexHandler {
         case ChannelEvent.inputClosed:
             // The client half-closed: answer what is in flight, then close.
             inputClosed = true
-            if inFlight == 0 { context.close(promise: nil) }
+            if inFlight == 0 { close(context) }
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
             if inFlight == 0 {
                 counters.closedTCP.add(1, ordering: .relaxed)
-                context.close(promise: nil)
+                close(context)
             }
         default:
             context.fireUserInboundEventTriggered(event)

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Flushes a datagram channel once per event-loop tick, however many writes the tick made: the replies completed
-/// by one batch of reads then leave in one `sendmmsg` instead of a `sendmsg` each. Used on the channel's loop only.
+/// Flushes a channel once per event-loop tick, however many writes the tick made: the replies completed by one
+/// batch of reads then leave in one `sendmmsg` (UDP) or one `write` (TCP, TLS) instead of one each. Used on the
+/// channel's loop only.
 final class TickFlush {
     private var scheduled = false
 
