@@ -144,9 +144,9 @@ class Server:
 
 
 def pin_threads(pid: int, core: str) -> None:
-    """Every thread of `pid` onto `core`. taskset only sets the first thread's mask; a program that pins its own
-    workers overrides it (knotd binds UDP worker i to CPU i, so one of its workers ran on the server's core and
-    took its time from whichever server was under test, but never from the gRPC ceiling)."""
+    """Every thread of `pid` onto `core`. Threads inherit the mask taskset gave the process, but a program that
+    sets its own workers' affinity overrides it: knotd binds UDP worker i to CPU i, so one of its workers ran on
+    the server's core and took its time from whichever server was under test, but never from the gRPC ceiling."""
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             os.sched_setaffinity(int(tid), {int(core)})

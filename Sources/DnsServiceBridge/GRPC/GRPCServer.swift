@@ -102,7 +102,9 @@ public final class GRPCServer: @unchecked Sendable {
 
     private func serve(_ call: ServerCallHandle, _ body: (GRPCServerResponder) -> Void) {
         inFlight.add(1, ordering: .relaxed)
-        body(GRPCServerResponder(call: call, gate: gate, queue: queue) { [self] in inFlight.subtract(1, ordering: .relaxed) })
+        body(GRPCServerResponder(call: call, gate: gate, queue: queue) { [self] in
+            inFlight.subtract(1, ordering: .relaxed)
+        })
     }
 
     /// Stops accepting calls, lets the calls in flight finish for up to `gracePeriod`, cancels the rest, and

@@ -19,6 +19,14 @@ public final class ServiceState: Sendable {
 
     public var phase: Phase { state.withLock { $0.phase } }
 
+    /// The first listeners are about to take traffic: the gRPC health service says SERVING from the first call it
+    /// can answer (readiness stays unknown, so not ready, until `serving(readiness:)`).
+    public func listening() {
+        state.withLock { state in
+            if state.phase == .starting { state.phase = .serving }
+        }
+    }
+
     /// The server instance is up; `readiness` says whether its upstreams can answer (checked per request).
     /// A reload calls it again with the new instance's check.
     public func serving(readiness: @escaping @Sendable () -> Bool) {

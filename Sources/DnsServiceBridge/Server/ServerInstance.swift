@@ -123,6 +123,8 @@ public final class ServerInstance: Sendable {
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)
                     }
+                    // Before the first call: a health check must never find the listener up and the daemon starting.
+                    state?.listening()
                     listener.start()
                     grpcListeners.append(listener)
                 }

@@ -45,7 +45,7 @@ final class UDPExchangeHandler: ChannelInboundHandler, ExchangeHandling {
         let deadline: NIODeadline
     }
 
-    private struct Timer {
+    private struct ArmedTimer {
         let firesAt: NIODeadline
         let task: Scheduled<Void>
     }
@@ -58,7 +58,7 @@ final class UDPExchangeHandler: ChannelInboundHandler, ExchangeHandling {
     private let label: String
     private let counters: TransportCounters
     private var pending: Pending?
-    private var timer: Timer?
+    private var timer: ArmedTimer?
 
     init(upstream: SocketAddress, label: String, counters: TransportCounters) {
         self.upstream = upstream
@@ -134,7 +134,7 @@ final class UDPExchangeHandler: ChannelInboundHandler, ExchangeHandling {
         if let timer, timer.firesAt <= deadline { return }
         timer?.task.cancel()
         let task = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in timerFired(on: loop) }
-        timer = Timer(firesAt: deadline, task: task)
+        timer = ArmedTimer(firesAt: deadline, task: task)
     }
 
     private func timerFired(on loop: any EventLoop) {

@@ -57,4 +57,15 @@ import Testing
         state.enterLameDuck()
         #expect(!state.isReady && !state.isServing && state.phase == .lameDuck)
     }
+
+    @Test func listenersUpMeanServingButNotYetReady() {
+        let state = ServiceState()
+        state.listening()
+        #expect(state.isServing && !state.isReady)
+        state.serving(readiness: { true })
+        #expect(state.isServing && state.isReady)
+        state.enterLameDuck()
+        state.listening()  // a reload's listeners do not bring a lame duck back
+        #expect(!state.isServing && state.phase == .lameDuck)
+    }
 }
