@@ -75,10 +75,13 @@ public final class ForwardMetrics: Sendable {
 }
 
 /// Metric handles by label values, created once.
-final class LabelledCache<Handle: Sendable>: Sendable {
-    private let handles = Mutex<[LabelValues: Handle]>([:])
+typealias LabelledCache<Handle: Sendable> = HandleCache<LabelValues, Handle>
 
-    func get(_ key: LabelValues, make: () -> Handle) -> Handle {
+/// Metric handles created once per key, under a lock; the key is whatever identifies the labels cheapest.
+final class HandleCache<Key: Hashable & Sendable, Handle: Sendable>: Sendable {
+    private let handles = Mutex<[Key: Handle]>([:])
+
+    func get(_ key: Key, make: () -> Handle) -> Handle {
         handles.withLock { handles in
             if let handle = handles[key] { return handle }
             let handle = make()

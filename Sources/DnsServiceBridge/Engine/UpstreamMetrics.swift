@@ -1,6 +1,5 @@
 import Metrics
 import NIOCore
-import Synchronization
 
 /// One upstream's `requests_total`, `responses_total` and `request_duration_seconds` handles (made by
 /// `ForwardMetrics.upstream(_:)`), with the response handles cached by response code.
@@ -8,7 +7,7 @@ final class UpstreamMetrics: Sendable {
     typealias ResponseHandles = (responses: Counter, duration: Timer)
 
     private let requests: Counter
-    private let responses = Mutex<[UInt16: ResponseHandles]>([:])
+    private let responses = HandleCache<UInt16, ResponseHandles>()
     private let makeResponseHandles: @Sendable (DNSResponseCode) -> ResponseHandles
 
     init(requests: Counter, makeResponseHandles: @escaping @Sendable (DNSResponseCode) -> ResponseHandles) {
@@ -19,12 +18,7 @@ final class UpstreamMetrics: Sendable {
     func requestSent() { requests.increment() }
 
     func responseReceived(rcode: DNSResponseCode, duration: TimeAmount) {
-        let handles = responses.withLock { cached in
-            if let handles = cached[rcode.rawValue] { return handles }
-            let handles = makeResponseHandles(rcode)
-            cached[rcode.rawValue] = handles
-            return handles
-        }
+        let handles = responses.get(rcode.rawValue) { makeResponseHandles(rcode) }
         handles.responses.increment()
         handles.duration.recordNanoseconds(duration.nanoseconds)
     }

@@ -33,11 +33,18 @@ public final class GRPCServerResponder: Sendable {
     private func send(message: [UInt8]?, status: GRPCStatusCode, details: String?) {
         guard replied.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
+        Self.start(call, gate: gate, queue: queue, message: message, status: status, details: details,
+                   onFinished: onFinished)
+    }
+
+    /// Sends at once on the completion-queue thread; from any other thread, hands the send over to it first.
+    private static func start(_ call: ServerCallHandle, gate: QueueGate, queue: CompletionQueue, message: [UInt8]?,
+                              status: GRPCStatusCode, details: String?, onFinished: @escaping @Sendable () -> Void) {
         if queue.isCurrentThread {
-            Self.send(call, gate: gate, message: message, status: status, details: details, onFinished: onFinished)
+            send(call, gate: gate, message: message, status: status, details: details, onFinished: onFinished)
         } else {
-            Self.sendFromQueueThread(call, gate: gate, message: message, status: status, details: details,
-                                     onFinished: onFinished)
+            sendFromQueueThread(call, gate: gate, message: message, status: status, details: details,
+                                onFinished: onFinished)
         }
     }
 
@@ -67,8 +74,8 @@ public final class GRPCServerResponder: Sendable {
 
     deinit {
         if !replied.load(ordering: .acquiring) {
-            Self.send(call, gate: gate, message: nil, status: .unavailable, details: "the server dropped the call",
-                      onFinished: onFinished)
+            Self.start(call, gate: gate, queue: queue, message: nil, status: .unavailable,
+                       details: "the server dropped the call", onFinished: onFinished)
         }
     }
 }

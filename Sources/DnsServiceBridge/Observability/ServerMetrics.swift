@@ -1,6 +1,5 @@
 import Metrics
 import NIOCore
-import Synchronization
 
 /// CoreDNS's `coredns_dns_*` metrics for one listener (the `server` label, such as `dns://:53`). Handles are
 /// cached by label values, so a query costs one dictionary lookup under a lock (two with the DO bit).
@@ -28,7 +27,7 @@ public final class ServerMetrics: Sendable {
         let rcode: UInt16
     }
 
-    private let handles = Mutex<[Key: Handles]>([:])
+    private let handles = HandleCache<Key, Handles>()
     private let dnssecOK = LabelledCache<Counter>()
 
     /// Types CoreDNS counts by name; every other type is counted as `other` to bound the label's values.
@@ -65,12 +64,7 @@ public final class ServerMetrics: Sendable {
     func record(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext, duration: TimeAmount) {
         let key = Key(zone: zone, isTCP: context.transport != .udp, isIPv6: context.isIPv6Client,
                       type: Self.countedType(query)?.rawValue, rcode: reply.rcode.rawValue)
-        let handles = handles.withLock { cached in
-            if let handles = cached[key] { return handles }
-            let handles = makeHandles(zone: zone, query: query, reply: reply, context: context)
-            cached[key] = handles
-            return handles
-        }
+        let handles = handles.get(key) { makeHandles(zone: zone, query: query, reply: reply, context: context) }
         handles.requests.increment()
         handles.requestSize.record(query.bytes.count)
         handles.duration.recordNanoseconds(duration.nanoseconds)
