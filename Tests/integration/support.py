@@ -915,7 +915,9 @@ It also records the query IDs it saw (`ids`).
                 r.question = [dns.rrset.RRset(name, q.rdclass, q.rdtype)]
             if id_ is not None:
                 r.id = id_
-            return r.to_wire()
+            # The big modes answer whole whatever size the query offered, as an upstream that ignores EDNS would,
+            # so that the forwarder's own truncation to its client's size is what is tested.
+            return r.to_wire(max_size=65535) if self.mode in ("big_reply", "huge_reply") else r.to_wire()
 
         right = reply(self.tag)
         if is_check or self.mode in ("normal", "big_reply", "huge_reply") or q is None:

@@ -429,6 +429,119 @@ def test_multiplex_udp_times_out_a_silent_upstream_and_moves_on(responders, forw
     assert 1.9 < time.monotonic() - started < 4.0, "after the 2s exchange timeout, not before"
 
 
+def relay_corefile(port: int, upstreams: list[str], *options: str, extra: str = "") -> str:
+    body = "".join(f"        {o}\n" for o in ("multiplex_udp",) + options)
+    return (f".:{port} {{\n    bind 127.0.0.1\n{extra}"
+            f"    forward . {' '.join(upstreams)} {{\n{body}    }}\n}}\n")
+
+
+RELAY_LOG = "UDP is served by the datagram relay"
+
+
+def test_multiplex_udp_blocks_that_only_forward_are_served_by_the_relay(responders, dnsgrpcd, tmp_path):
+    (up,) = responders(1)
+    cases = {"relay": (relay_corefile, True), "default": (None, False), "with a plugin": (relay_corefile, False)}
+    for name, (make, relayed) in cases.items():
+        port = support.free_port()
+        if make is None:
+            text = support.forward_corefile(port, [up.addr])
+        else:
+            text = make(port, [up.addr], extra="    log\n" if name == "with a plugin" else "")
+        conf = tmp_path / f"Corefile-{port}"
+        conf.write_text(text)
+        proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
+        assert support.txt_tag(ask(port)) == "a", name
+        assert (RELAY_LOG in proc.log()) == relayed, (name, proc.log())
+
+
+def test_relay_counts_every_query_in_the_coredns_metrics(responders, dnsgrpcd, tmp_path):
+    (up,) = responders(1)
+    port, metrics_port = support.free_port(), support.free_port()
+    metrics_addr = f"127.0.0.1:{metrics_port}"
+    conf = tmp_path / "Corefile"
+    conf.write_text(relay_corefile(port, [up.addr], extra=f"    prometheus {metrics_addr}\n"))
+    proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
+    assert RELAY_LOG in proc.log()
+    assert tags(ask_many(port, 20, workers=4, prefix="metric")) == {"a": 20}
+    server = f"dns://127.0.0.1:{port}"
+    m = support.wait_for_metric(metrics_addr, "coredns_dns_responses_total", 20, server=server, rcode="NOERROR")
+    assert m.value("coredns_dns_requests_total", server=server, zone=".", proto="udp", family="1", type="TXT") == 20
+    assert m.value("coredns_dns_responses_total", server=server, zone=".", rcode="NOERROR") == 20
+    assert m.value("coredns_dns_request_duration_seconds_count", server=server, zone=".", type="TXT") == 20
+    assert m.value("coredns_forward_requests_total", to=up.addr) == 20
+    assert m.value("coredns_forward_responses_total", to=up.addr, rcode="NOERROR") == 20
+
+
+def test_relay_answers_malformed_queries_and_names_it_does_not_forward(responders, dnsgrpcd, tmp_path):
+    (up,) = responders(1)
+    port = support.free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    forward example.org {up.addr} {{\n"
+                    f"        multiplex_udp\n    }}\n}}\n")
+    proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
+    assert RELAY_LOG in proc.log()
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        # A header that parses and a body that does not: FORMERR with the client's ID.
+        s.sendto(bytes.fromhex("abcd0100000100000000000003") + b"\xff\xff", ("127.0.0.1", port))
+        reply = s.recv(4096)
+        assert reply[:2] == b"\xab\xcd" and reply[3] & 0x0F == dns.rcode.FORMERR and reply[2] & 0x80
+        # A response (QR set) and a runt are dropped; the next real query is still answered.
+        s.sendto(dns.message.make_response(dns.message.make_query("x.example.org.", "A")).to_wire(),
+                 ("127.0.0.1", port))
+        s.sendto(b"\x01\x02\x03", ("127.0.0.1", port))
+        query = dns.message.make_query("fine.example.org.", "TXT")
+        s.sendto(query.to_wire(), ("127.0.0.1", port))
+        assert dns.message.from_wire(s.recv(4096)).id == query.id
+    # Outside `FROM`: the engine's answer, REFUSED, not the upstream's.
+    assert ask(port, "other.test.").rcode() == REFUSED
+    assert up.queries == 1, "only the one forwarded query reached the upstream"
+
+
+def test_relay_truncates_to_the_client_size_and_hands_tc_to_tcp_under_prefer_udp(responders, dnsgrpcd, tmp_path):
+    (big,) = responders(1, mode="big_reply")
+    (huge,) = responders(1, mode="huge_reply")
+    ports = {}
+    for name, upstream, options in (("big", big, ()), ("huge", huge, ()), ("huge, prefer_udp", huge, ("prefer_udp",))):
+        ports[name] = support.free_port()
+        conf = tmp_path / f"Corefile-{ports[name]}"
+        conf.write_text(relay_corefile(ports[name], [upstream.addr], *options))
+        proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{ports[name]}"])
+        assert RELAY_LOG in proc.log()
+    # The upstream's 3.5 KB answer does not fit the client's 1232 bytes: TC from us, for the client to go to TCP.
+    small = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=1232)
+    reply = dns.query.udp(small, "127.0.0.1", port=ports["big"], timeout=8)
+    assert reply.flags & dns.flags.TC and reply.id == small.id and big.tcp_accepted == 0
+    # Over the 4096 bytes taken over UDP counts as truncated: passed on as TC to a UDP client ...
+    large = dns.message.make_query("huge.example.org.", "TXT", use_edns=0, payload=65000)
+    reply = dns.query.udp(large, "127.0.0.1", port=ports["huge"], timeout=8)
+    assert reply.flags & dns.flags.TC and not reply.answer and huge.tcp_accepted == 0
+    # ... and fetched over TCP by the engine under prefer_udp, the whole 6.5 KB then going back over UDP.
+    reply = dns.query.udp(large, "127.0.0.1", port=ports["huge, prefer_udp"], timeout=8)
+    assert not reply.flags & dns.flags.TC and sum(len(rrset) for rrset in reply.answer) == 61
+    assert huge.tcp_accepted == 1
+
+
+def test_relay_stops_promptly_and_a_new_instance_takes_the_port(responders, dnsgrpcd, tmp_path):
+    (a, b) = responders(2)
+    port = support.free_port()
+    conf = tmp_path / "Corefile"
+    conf.write_text(relay_corefile(port, [a.addr]))
+    proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
+    assert support.txt_tag(ask(port)) == "a"
+    conf.write_text(relay_corefile(port, [b.addr]))
+    import signal
+    proc.popen.send_signal(signal.SIGHUP)
+    support.wait_until(lambda: support.txt_tag(ask(port, timeout=1)) == "b", timeout=15,
+                       what="queries answered by the reloaded relay")
+    assert tags(ask_many(port, 20, prefix="after")) == {"b": 20}, "the old relay's socket no longer takes queries"
+    started = time.monotonic()
+    proc.popen.send_signal(signal.SIGTERM)
+    proc.popen.wait(timeout=10)
+    assert time.monotonic() - started < 8 and proc.popen.returncode == 0, proc.log()
+
+
 def test_multiplex_udp_large_replies(responders, forwarder):
     (big,) = responders(1, mode="big_reply")
     query = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=4096)

@@ -12,6 +12,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/time.h>
 #include "dns.pb-c.h"
+#include "cgrpc_datagram.h"
 
 /// A slice of bytes owned by C: free with cgrpc_bytes_free.
 typedef struct {

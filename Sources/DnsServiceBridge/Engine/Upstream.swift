@@ -46,24 +46,38 @@ public final class Upstream: Sendable, LoadBalanced {
     /// One exchange, counted for least_conn and metrics; a failure starts in-band health checking.
     func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
         -> EventLoopFuture<DNSMessage> {
-        inFlightCount.add(1, ordering: .relaxed)
-        let started = NIODeadline.now()
-        exchangeMetrics.requestSent()
+        let started = exchangeStarted()
         // The bookkeeping rides on the transport's own future (no second future per exchange).
         let reply = transport.exchange(query, over: proto, deadline: deadline)
-        reply.whenComplete { [self] result in
-            inFlightCount.subtract(1, ordering: .relaxed)
-            reportDroppedReplies()
-            switch result {
-            case .success(let reply):
-                answered.store(true, ordering: .relaxed)
-                exchangeMetrics.responseReceived(rcode: reply.rcode, duration: .now() - started)
-            case .failure(let error):
-                logger.debug("exchange failed", metadata: ["upstream": "\(label)", "error": "\(error)"])
-                if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
-            }
-        }
+        reply.whenComplete { [self] result in exchangeEnded(result, startedAt: started) }
         return reply
+    }
+
+    /// The bookkeeping of an exchange made elsewhere (the UDP relay's own sockets): counted in flight from now.
+    /// Returns the start time that `exchangeEnded` takes.
+    func exchangeStarted() -> NIODeadline {
+        inFlightCount.add(1, ordering: .relaxed)
+        exchangeMetrics.requestSent()
+        return .now()
+    }
+
+    /// Ends what `exchangeStarted` began: metrics, readiness, and health checking after a failure.
+    func exchangeEnded(_ result: Result<DNSMessage, any Error>, startedAt started: NIODeadline) {
+        inFlightCount.subtract(1, ordering: .relaxed)
+        reportDroppedReplies()
+        switch result {
+        case .success(let reply):
+            if !answered.load(ordering: .relaxed) { answered.store(true, ordering: .relaxed) }
+            exchangeMetrics.responseReceived(rcode: reply.rcode, duration: .now() - started)
+        case .failure(let error):
+            logger.debug("exchange failed", metadata: ["upstream": "\(label)", "error": "\(error)"])
+            if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }
+        }
+    }
+
+    /// Ends what `exchangeStarted` began without an outcome (the relay stopped with the exchange in flight).
+    func exchangeAbandoned() {
+        inFlightCount.subtract(1, ordering: .relaxed)
     }
 
     /// Moves the transport's count of dropped (mismatched) replies into the metric.

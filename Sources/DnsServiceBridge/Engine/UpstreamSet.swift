@@ -65,6 +65,23 @@ public final class UpstreamSet: Sendable {
         return reply
     }
 
+    /// For the UDP relay: this query's order of upstreams by the policy, when its first is up and nothing limits
+    /// concurrency; nil sends the query down the engine's whole walk instead (spraying when all are down).
+    func relayOrder() -> [Upstream]? {
+        guard options.maxConcurrent == 0 else { return nil }
+        let order = ordering.order(upstreams)
+        guard let first = order.first, !first.isDown else { return nil }
+        return order
+    }
+
+    /// Goes on with a query whose exchange with `order`'s first upstream failed on the UDP relay: the rest of the
+    /// order, then that first one again, until `deadline` (the one the relay's attempt started with).
+    func forward(_ query: DNSMessage, context: QueryContext, after order: [Upstream], deadline: NIODeadline)
+        -> EventLoopFuture<DNSMessage> {
+        ForwardAttempt(query: query, context: context, order: Array(order.dropFirst() + order.prefix(1)),
+                       deadline: deadline, options: options, metrics: metrics, logger: logger).run()
+    }
+
     func stop() {
         upstreams.forEach { $0.stop() }
     }

@@ -27,6 +27,8 @@ public final class DNSListener: Sendable {
         public var maxPipelined = 128
         /// Datagrams read per system call.
         public var udpBatchSize = 32
+        /// Set when the UDP side is served by the relay (`UDPRelay`) instead of NIO channels.
+        var relay: UDPRelayPlan?
 
         public init() {}
     }
@@ -34,23 +36,37 @@ public final class DNSListener: Sendable {
     private let channels: [any Channel]
     /// The TCP/DoT accepting sockets (the last channel when there is one).
     private let acceptingChannels: [any Channel]
+    /// The UDP relay, when it serves UDP instead of channels.
+    private let relay: UDPRelay?
     /// The bound addresses (with the actual ports when port 0 was asked for): UDP first, then the stream socket.
     public let boundAddresses: [SocketAddress]
 
-    private init(channels: [any Channel], acceptingChannels: [any Channel]) {
+    private init(channels: [any Channel], acceptingChannels: [any Channel], relay: UDPRelay?) {
         self.channels = channels
         self.acceptingChannels = acceptingChannels
-        boundAddresses = channels.compactMap(\.localAddress)
+        self.relay = relay
+        boundAddresses = (relay?.boundAddresses ?? []) + channels.compactMap(\.localAddress)
     }
+
+    /// Whether UDP is served by the relay's threads (for tests and logs).
+    var servesUDPByRelay: Bool { relay != nil }
 
     /// Binds and starts serving. With port 0, TCP takes the port UDP got.
     public static func bind(host: String, port: Int, settings: Settings, handler: any QueryHandler,
                             group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
         var channels: [any Channel] = []
         var accepting: [any Channel] = []
+        var relay: UDPRelay?
         do {
             var port = port
-            if settings.udp && settings.tls == nil {
+            if settings.udp && settings.tls == nil, let plan = settings.relay {
+                let started = try UDPRelay(plan: plan, host: host, port: port,
+                                           threads: Array(group.makeIterator()).count, logger: logger)
+                relay = started
+                if port == 0 { port = started.boundAddresses.first?.port ?? 0 }
+                logger.info("UDP is served by the datagram relay (one forward set on multiplex_udp)",
+                            metadata: ["listener": "\(host):\(port)", "threads": "\(started.boundAddresses.count)"])
+            } else if settings.udp && settings.tls == nil {
                 for loop in group.makeIterator() {
                     let channel = try await bindUDP(host: host, port: port, settings: settings, handler: handler,
                                                     on: loop)
@@ -65,10 +81,11 @@ public final class DNSListener: Sendable {
                 accepting.append(stream)
             }
         } catch {
+            await relay?.close()
             for channel in channels { try? await channel.close() }
             throw error
         }
-        return DNSListener(channels: channels, acceptingChannels: accepting)
+        return DNSListener(channels: channels, acceptingChannels: accepting, relay: relay)
     }
 
     private static func bindUDP(host: String, port: Int, settings: Settings, handler: any QueryHandler,
@@ -125,6 +142,7 @@ public final class DNSListener: Sendable {
 
     /// Stops listening; connections already accepted finish their queries.
     public func close() async {
+        await relay?.close()
         for channel in channels { try? await channel.close() }
     }
 }

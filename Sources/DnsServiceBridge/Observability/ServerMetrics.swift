@@ -51,8 +51,8 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The `family` label: 1 for IPv4, 2 for IPv6 (CoreDNS's numbers).
-    static func familyLabel(_ context: QueryContext) -> String {
-        context.isIPv6Client ? "2" : "1"
+    static func familyLabel(isIPv6: Bool) -> String {
+        isIPv6 ? "2" : "1"
     }
 
     /// The `proto` label: udp or tcp, as CoreDNS reports DoT and gRPC (both run over TCP).
@@ -62,9 +62,18 @@ public final class ServerMetrics: Sendable {
 
     /// Records one answered query under `zone` (the server block's zone, or `dropped`).
     func record(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext, duration: TimeAmount) {
-        let key = Key(zone: zone, isTCP: context.transport != .udp, isIPv6: context.isIPv6Client,
+        record(zone: zone, query: query, reply: reply, transport: context.transport, isIPv6: context.isIPv6Client,
+               duration: duration)
+    }
+
+    /// The same, for a query with no context (the UDP relay's).
+    func record(zone: String, query: DNSMessage, reply: DNSMessage, transport: ClientTransport, isIPv6: Bool,
+                duration: TimeAmount) {
+        let key = Key(zone: zone, isTCP: transport != .udp, isIPv6: isIPv6,
                       type: Self.countedType(query)?.rawValue, rcode: reply.rcode.rawValue)
-        let handles = handles.get(key) { makeHandles(zone: zone, query: query, reply: reply, context: context) }
+        let handles = handles.get(key) {
+            makeHandles(zone: zone, query: query, reply: reply, transport: transport, isIPv6: isIPv6)
+        }
         handles.requests.increment()
         handles.requestSize.record(query.bytes.count)
         handles.duration.recordNanoseconds(duration.nanoseconds)
@@ -78,9 +87,10 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    private func makeHandles(zone: String, query: DNSMessage, reply: DNSMessage, context: QueryContext) -> Handles {
-        let proto = Self.protoLabel(context.transport)
-        let family = Self.familyLabel(context)
+    private func makeHandles(zone: String, query: DNSMessage, reply: DNSMessage, transport: ClientTransport,
+                             isIPv6: Bool) -> Handles {
+        let proto = Self.protoLabel(transport)
+        let family = Self.familyLabel(isIPv6: isIPv6)
         let type = Self.typeLabel(query)
         let rcode = reply.rcode.description
         return Handles(

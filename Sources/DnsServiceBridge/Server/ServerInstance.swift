@@ -88,13 +88,17 @@ public final class ServerInstance: Sendable {
         var listening: [String] = []
         do throws(StartupError) {
             for key in order {
-                let router = QueryGate(
-                    next: ZoneRouter(routes: routes[key] ?? [], metrics: ServerMetrics(server: key.metricsLabel)),
-                    inFlight: inFlight)
+                let serverMetrics = ServerMetrics(server: key.metricsLabel)
+                let router = QueryGate(next: ZoneRouter(routes: routes[key] ?? [], metrics: serverMetrics),
+                                       inFlight: inFlight)
                 let tls = tlsByKey[key]
                 switch key.scheme {
                 case .dns, .tls:
                     var settings = DNSListener.Settings()
+                    if key.scheme == .dns {
+                        settings.relay = UDPRelayPlan(routes: routes[key] ?? [], handler: router,
+                                                      metrics: serverMetrics, inFlight: inFlight, group: group)
+                    }
                     if key.scheme == .tls, let (tlsSettings, location) = tls {
                         do { settings.tls = try tlsSettings.dotServerContext() } catch {
                             throw StartupError(at: location, "\(error)")

@@ -7,7 +7,10 @@ import Synchronization
 /// Every exchange leaves with a fresh random ID (restored in the reply), so IDs are unpredictable.
 public final class DNSUpstreamTransport: UpstreamExchanger {
     public let label: String
-    private let address: SocketAddress
+    /// Where the upstream listens (the UDP relay opens its own sockets to it).
+    let address: SocketAddress
+    /// How long a long-lived UDP socket takes new queries (`expire`).
+    let expire: TimeAmount
     private let group: any EventLoopGroup
     private let udpPool: ConnectionPool<UDPUpstreamConnection>
     private let tcpPool: ConnectionPool<StreamUpstreamConnection>
@@ -22,6 +25,7 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
                 maxIdleConnections: Int = 0, connectTimeout: TimeAmount = .seconds(2), multiplexUDP: Bool = false) {
         self.label = label
         self.address = address
+        self.expire = expire
         self.group = group
         self.connectTimeout = connectTimeout
         let udpPool = ConnectionPool<UDPUpstreamConnection>(expire: expire, maxIdle: maxIdleConnections)

@@ -11,8 +11,8 @@ import Testing
         #expect(ServerMetrics.typeLabel(caa) == "other")
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         func family(_ address: SocketAddress?, name: String? = nil) -> String {
-            ServerMetrics.familyLabel(QueryContext(client: name, transport: .udp, eventLoop: loop,
-                                                   clientAddress: address))
+            ServerMetrics.familyLabel(isIPv6: QueryContext(client: name, transport: .udp, eventLoop: loop,
+                                                           clientAddress: address).isIPv6Client)
         }
         #expect(family(try SocketAddress(ipAddress: "::1", port: 5)) == "2")
         #expect(family(try SocketAddress(ipAddress: "10.0.0.1", port: 5)) == "1")

@@ -1,0 +1,57 @@
+#ifndef CGRPC_DATAGRAM_H
+#define CGRPC_DATAGRAM_H
+// Batched UDP for the datagram relay: recvmmsg/sendmmsg over buffers this file owns, so the Swift side passes
+// bytes and numbers only. Every function returns -errno on failure. A batch is used by one thread at a time.
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/// A datagram's peer: a socket address by value.
+typedef struct {
+  struct sockaddr_storage address;
+  socklen_t length;
+} cgrpc_dgram_peer;
+
+/// A non-blocking UDP socket bound to host:port (numeric host; port 0 for any), with SO_REUSEADDR and
+/// SO_REUSEPORT so that sibling sockets share the port. Returns the descriptor.
+int cgrpc_dgram_bind(const char *host, int port);
+/// A non-blocking UDP socket connected to host:port (numeric host) from a kernel-chosen port.
+int cgrpc_dgram_connect(const char *host, int port);
+/// The socket's local address.
+int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out);
+/// Formats a peer as a numeric host and its port; host needs 46 bytes. Returns the address family.
+int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, char *host, size_t host_size, int *port);
+int cgrpc_dgram_close(int fd);
+
+typedef struct cgrpc_dgram_batch cgrpc_dgram_batch;
+
+/// `count` slots of `slot_size` bytes, for receiving or for sending.
+cgrpc_dgram_batch *cgrpc_dgram_batch_create(int count, int slot_size);
+void cgrpc_dgram_batch_destroy(cgrpc_dgram_batch *batch);
+
+/// Reads up to the batch's count of datagrams that are ready now (never blocks). Returns how many.
+int cgrpc_dgram_receive(int fd, cgrpc_dgram_batch *batch);
+/// The i-th datagram read: its bytes (length set), whether it was cut to the slot size, and its sender.
+const uint8_t *cgrpc_dgram_received(const cgrpc_dgram_batch *batch, int i, size_t *length, int *truncated,
+                                    cgrpc_dgram_peer *peer);
+
+/// Copies a datagram into the next free slot, to `peer` (NULL on a connected socket). Returns 0, or -ENOBUFS
+/// when every slot is taken and -EMSGSIZE when it does not fit a slot.
+int cgrpc_dgram_append(cgrpc_dgram_batch *batch, const uint8_t *bytes, size_t length, const cgrpc_dgram_peer *peer);
+/// Datagrams appended and not yet sent.
+int cgrpc_dgram_appended(const cgrpc_dgram_batch *batch);
+/// Sends every appended datagram (sendmmsg, again after a partial send) and empties the batch. Returns how many
+/// the kernel took; a datagram it refuses is dropped as a lost packet would be.
+int cgrpc_dgram_flush(int fd, cgrpc_dgram_batch *batch);
+
+/// One datagram now (sendto), for a reply made off the relay's thread. Returns the bytes sent.
+int cgrpc_dgram_send(int fd, const uint8_t *bytes, size_t length, const cgrpc_dgram_peer *peer);
+/// Pending error of the socket (SO_ERROR), e.g. ECONNREFUSED after an ICMP port unreachable; clears it.
+int cgrpc_dgram_take_error(int fd);
+
+/// Waits up to timeout_ms for any of `count` descriptors to be readable; readable[i] is set to 1 for each one
+/// that is (or has an error). Returns how many are.
+int cgrpc_dgram_wait(const int *fds, int count, int timeout_ms, uint8_t *readable);
+
+#endif

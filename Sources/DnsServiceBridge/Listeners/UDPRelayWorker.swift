@@ -1,0 +1,241 @@
+import NIOCore
+
+/// One relay thread: reads a batch of queries from its listening socket, sends each to the upstream its policy
+/// picks over the thread's own connected sockets, matches the replies and writes a batch of answers, as dnsdist's
+/// UDP path does, with no future, channel pipeline or allocation per packet beyond the message itself.
+/// The engine's rules are the same objects the NIO path uses: the set's policy and health state, the upstream's
+/// and the server's metrics, the in-flight gate. What the relay does not take on (a name outside the zone, every
+/// upstream down, a failed or timed-out exchange, a truncated reply under `prefer_udp`) goes to the engine.
+/// Created and used on its thread only.
+final class UDPRelayWorker {
+    private static let batchSize = 32
+    /// Batches read from one socket before the others get their turn.
+    private static let readsPerTurn = 4
+    private static let sweepInterval: TimeAmount = .milliseconds(50)
+
+    private let plan: UDPRelayPlan
+    private let listener: DatagramSocket
+    private let control: UDPRelay.Control
+    private let lanes: [RelayLane]
+    private let incoming: DatagramBatch
+    private let answers: DatagramBatch
+    private var readiness = DatagramReadiness()
+    private var nextSweep = NIODeadline.now()
+    private let exchangeTimeout: TimeAmount
+    private let requestTimeout: TimeAmount
+
+    init?(plan: UDPRelayPlan, listener: DatagramSocket, control: UDPRelay.Control) {
+        // Queries arrive whole up to a slot; replies up to the 4096 bytes the NIO path takes over UDP.
+        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply + 1),
+              let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply)
+        else { return nil }
+        var lanes: [RelayLane] = []
+        for target in plan.targets {
+            guard let lane = RelayLane(target: target, batchSize: Self.batchSize) else { return nil }
+            lanes.append(lane)
+        }
+        self.plan = plan
+        self.listener = listener
+        self.control = control
+        self.lanes = lanes
+        self.incoming = incoming
+        self.answers = answers
+        exchangeTimeout = min(plan.set.options.exchangeTimeout, plan.set.options.requestTimeout)
+        requestTimeout = plan.set.options.requestTimeout
+    }
+
+    /// Serves until the relay stops; then hands back what is in flight.
+    func run() {
+        while !control.isStopping {
+            var watched: [(lane: RelayLane, socket: RelayLane.Socket)] = []
+            for lane in lanes {
+                for socket in lane.sockets { watched.append((lane, socket)) }
+            }
+            let ready = readiness.wait(for: [listener] + watched.map(\.socket.socket), timeoutMS: 20)
+            if ready.first == true { readQueries() }
+            for (index, entry) in watched.enumerated() where index + 1 < ready.count && ready[index + 1] {
+                readReplies(on: entry.socket, of: entry.lane)
+            }
+            flushAll()
+            let now = NIODeadline.now()
+            if now >= nextSweep {
+                sweep(now: now)
+                nextSweep = now + Self.sweepInterval
+            }
+        }
+        // Past the shutdown grace: what is still waiting gets no answer, but is no longer counted in flight.
+        for lane in lanes {
+            for _ in lane.closeAll() {
+                lane.upstream.exchangeAbandoned()
+                plan.inFlight.leave()
+            }
+        }
+        flushAll()
+    }
+
+    // MARK: queries
+
+    private func readQueries() {
+        for _ in 0..<Self.readsPerTurn {
+            let read = incoming.receive(from: listener) { bytes, cut, peer in query(bytes, cut: cut, from: peer) }
+            guard case .success(let count) = read, count == incoming.capacity else { return }
+            flushAll()
+        }
+    }
+
+    private func query(_ bytes: [UInt8], cut: Bool, from client: DatagramPeer) {
+        let counters = ListenerCounters.shared
+        guard !cut else {
+            counters.droppedUDP.add(1, ordering: .relaxed)
+            return
+        }
+        let query: DNSMessage
+        do {
+            query = try DNSMessage(bytes: bytes)
+        } catch {
+            // As on the NIO path: a header that parses gets FORMERR, anything else is not a DNS query.
+            guard let formErr = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr) else {
+                counters.droppedUDP.add(1, ordering: .relaxed)
+                return
+            }
+            counters.formErrReplies.add(1, ordering: .relaxed)
+            answer(formErr.bytes, to: client)
+            return
+        }
+        guard !query.header.isResponse else {
+            counters.droppedUDP.add(1, ordering: .relaxed)
+            return
+        }
+        guard let name = query.question?.name, plan.forwards(name), let order = plan.set.relayOrder(),
+              let lane = lanes.first(where: { $0.upstream === order[0] }) else {
+            return handOver(query, from: client)
+        }
+        guard plan.inFlight.enter() else { return handOver(query, from: client) }  // draining: the gate refuses
+        guard lane.send(query, client: client, order: order, received: .now(), timeout: exchangeTimeout) else {
+            plan.inFlight.leave()
+            return handOver(query, from: client)
+        }
+    }
+
+    /// A query the relay does not forward itself: the listener's whole chain answers it on an event loop.
+    private func handOver(_ query: DNSMessage, from client: DatagramPeer) {
+        let loop = plan.group.next()
+        let (handler, listener) = (plan.handler, listener)
+        loop.execute {
+            let context = QueryContext(client: nil, transport: .udp, eventLoop: loop,
+                                       clientAddress: client.socketAddress)
+            handler.handle(query, context: context).whenSuccess { reply in
+                listener.send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: client)
+            }
+        }
+    }
+
+    // MARK: replies
+
+    private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) {
+        for _ in 0..<Self.readsPerTurn {
+            let read = incoming.receive(from: socket.socket) { bytes, cut, _ in reply(bytes, cut: cut, on: socket, of: lane) }
+            switch read {
+            case .success(let count):
+                guard count == incoming.capacity else { return }
+            case .failure(let error) where error.isTransient:
+                return
+            case .failure(let error):
+                // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
+                // waiting on this socket moves on to the next upstream now rather than at its deadline.
+                let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label,
+                                                             reason: "\(error)")
+                for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, on: lane, failure) }
+                return
+            }
+        }
+    }
+
+    private func reply(_ bytes: [UInt8], cut: Bool, on socket: RelayLane.Socket, of lane: RelayLane) {
+        let counters = lane.target.counters
+        guard bytes.count >= DNSHeader.size else {
+            counters.mismatchedReplies.add(1, ordering: .relaxed)
+            return
+        }
+        let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        guard let waiting = socket.pending[id] else {
+            counters.unexpectedReplies.add(1, ordering: .relaxed)  // most likely late, after its deadline
+            return
+        }
+        let reply: DNSMessage
+        if cut || bytes.count > UDPExchangeHandler.largestReply {
+            // More than we take over UDP: answered as a server that could not fit it would (see UDPExchangeHandler).
+            reply = waiting.query.truncatedEmptyReply()
+        } else {
+            var restored = bytes
+            restored.setUInt16(waiting.query.header.id, at: 0)
+            guard let parsed = try? DNSMessage(bytes: restored), parsed.isAnswer(to: waiting.query) else {
+                // A spoofer who guessed the ID, or garbage: dropped, and the query keeps waiting for the real one.
+                counters.mismatchedReplies.add(1, ordering: .relaxed)
+                return
+            }
+            reply = parsed
+        }
+        _ = lane.take(id, on: socket, now: .now())
+        lane.upstream.exchangeEnded(.success(reply), startedAt: waiting.started)
+        if reply.header.isTruncated && plan.set.options.preferUDP {
+            // The engine retries a truncated answer over TCP under prefer_udp; it takes the query from the start.
+            let set = plan.set
+            return continueInEngine(waiting) { context in set.forward(waiting.query, context: context) }
+        }
+        finish(waiting, with: reply)
+    }
+
+    private func failed(_ waiting: RelayLane.Pending, on lane: RelayLane, _ error: ExchangeError) {
+        lane.upstream.exchangeEnded(.failure(error), startedAt: waiting.started)
+        continueInEngine(waiting) { [plan, requestTimeout] context in
+            plan.set.forward(waiting.query, context: context, after: waiting.order,
+                             deadline: waiting.received + requestTimeout)
+        }
+    }
+
+    /// Hands a query the relay began to the engine's walk on an event loop; the reply leaves on the relay's socket.
+    private func continueInEngine(_ waiting: RelayLane.Pending,
+                                  _ forward: @escaping @Sendable (QueryContext) -> EventLoopFuture<DNSMessage>) {
+        let loop = plan.group.next()
+        let (plan, listener) = (plan, listener)
+        loop.execute {
+            let context = QueryContext(client: nil, transport: .udp, eventLoop: loop,
+                                       clientAddress: waiting.client.socketAddress)
+            forward(context).whenComplete { result in
+                let reply = (try? result.get()) ?? waiting.query.errorReply(.servFail)
+                listener.send(reply.truncated(toFit: waiting.query.maxUDPResponseSize).bytes, to: waiting.client)
+                plan.metrics.record(zone: plan.zoneLabel, query: waiting.query, reply: reply, transport: .udp,
+                                    isIPv6: waiting.client.isIPv6, duration: .now() - waiting.received)
+                plan.inFlight.leave()
+            }
+        }
+    }
+
+    private func finish(_ waiting: RelayLane.Pending, with reply: DNSMessage) {
+        answer(reply.truncated(toFit: waiting.query.maxUDPResponseSize).bytes, to: waiting.client)
+        plan.metrics.record(zone: plan.zoneLabel, query: waiting.query, reply: reply, transport: .udp,
+                            isIPv6: waiting.client.isIPv6, duration: .now() - waiting.received)
+        plan.inFlight.leave()
+    }
+
+    private func answer(_ bytes: [UInt8], to client: DatagramPeer) {
+        if answers.isFull { answers.flush(on: listener) }
+        if !answers.append(bytes, to: client) { listener.send(bytes, to: client) }  // larger than a slot
+    }
+
+    // MARK: upkeep
+
+    private func flushAll() {
+        lanes.forEach { $0.flush() }
+        answers.flush(on: listener)
+    }
+
+    private func sweep(now: NIODeadline) {
+        for lane in lanes {
+            for waiting in lane.sweep(now: now) {
+                failed(waiting, on: lane, .timeout(upstream: lane.upstream.label))
+            }
+        }
+    }
+}

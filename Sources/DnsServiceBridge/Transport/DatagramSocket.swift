@@ -1,0 +1,87 @@
+import CGRPC
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A non-blocking UDP socket outside NIO, for the datagram relay (`UDPRelay`). The descriptor sits behind a lock:
+/// the relay's thread reads and writes in batches, any other thread may send a single reply, and `close()` is
+/// seen by all of them at once (a closed descriptor number is never reused under a late send).
+final class DatagramSocket: Sendable {
+    private let descriptor: Mutex<Int32?>
+
+    private init(descriptor: Int32) {
+        self.descriptor = Mutex(descriptor)
+    }
+
+    /// Bound to host:port with SO_REUSEPORT, so one socket per relay thread shares the port.
+    static func bind(host: String, port: Int) throws(DatagramSocketError) -> DatagramSocket {
+        let fd = cgrpc_dgram_bind(host, Int32(port))
+        guard fd >= 0 else { throw DatagramSocketError(operation: "bind to \(host):\(port)", code: -fd) }
+        return DatagramSocket(descriptor: fd)
+    }
+
+    /// Connected to `address` from a port the kernel picks at random (so the kernel drops other sources).
+    static func connect(to address: SocketAddress) throws(DatagramSocketError) -> DatagramSocket {
+        guard let host = address.ipAddress, let port = address.port else {
+            throw DatagramSocketError(operation: "connect to \(address)", code: EAFNOSUPPORT)
+        }
+        let fd = cgrpc_dgram_connect(host, Int32(port))
+        guard fd >= 0 else { throw DatagramSocketError(operation: "connect to \(address)", code: -fd) }
+        return DatagramSocket(descriptor: fd)
+    }
+
+    /// The bound address (with the port the kernel chose for port 0).
+    var localAddress: SocketAddress? {
+        withDescriptor { fd -> SocketAddress? in
+            var local = cgrpc_dgram_peer()
+            guard cgrpc_dgram_local(fd, &local) == 0 else { return nil }
+            return DatagramPeer(local).socketAddress
+        } ?? nil
+    }
+
+    var isOpen: Bool { descriptor.withLock { $0 != nil } }
+
+    /// Runs `body` with the descriptor, or returns nil once closed.
+    func withDescriptor<Result: Sendable>(_ body: (Int32) -> Result) -> Result? {
+        descriptor.withLock { fd -> Result? in
+            guard let fd else { return nil }
+            return body(fd)
+        }
+    }
+
+    /// One datagram now, from any thread; false when the kernel refused it or the socket is closed.
+    @discardableResult
+    func send(_ bytes: [UInt8], to peer: DatagramPeer) -> Bool {
+        var raw = peer.raw
+        return withDescriptor { fd in
+            bytes.withUnsafeBufferPointer { cgrpc_dgram_send(fd, $0.baseAddress, $0.count, &raw) >= 0 }
+        } ?? false
+    }
+
+    /// The error the kernel queued on the socket (ECONNREFUSED after an ICMP port unreachable), cleared.
+    func takeError() -> Int32 {
+        withDescriptor { cgrpc_dgram_take_error($0) } ?? 0
+    }
+
+    func close() {
+        descriptor.withLock { fd in
+            if let open = fd { _ = cgrpc_dgram_close(open) }
+            fd = nil
+        }
+    }
+
+    deinit {
+        close()
+    }
+}
+
+/// A socket call that failed, with the system's reason.
+struct DatagramSocketError: Error, CustomStringConvertible {
+    let operation: String
+    let code: Int32
+
+    var description: String { "cannot \(operation): \(Errno(code))" }
+}
