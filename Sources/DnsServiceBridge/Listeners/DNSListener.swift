@@ -48,9 +48,6 @@ public final class DNSListener: Sendable {
         boundAddresses = (relay?.boundAddresses ?? []) + channels.compactMap(\.localAddress)
     }
 
-    /// Whether UDP is served by the relay's threads (for tests and logs).
-    var servesUDPByRelay: Bool { relay != nil }
-
     /// Binds and starts serving. With port 0, TCP takes the port UDP got.
     public static func bind(host: String, port: Int, settings: Settings, handler: any QueryHandler,
                             group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
@@ -59,13 +56,10 @@ public final class DNSListener: Sendable {
         var relay: UDPRelay?
         do {
             var port = port
-            if settings.udp && settings.tls == nil, let plan = settings.relay {
-                let started = try UDPRelay(plan: plan, host: host, port: port,
-                                           threads: Array(group.makeIterator()).count, logger: logger)
+            if settings.udp && settings.tls == nil, let plan = settings.relay,
+               let started = try startRelay(plan, host: host, port: port, group: group, logger: logger) {
                 relay = started
                 if port == 0 { port = started.boundAddresses.first?.port ?? 0 }
-                logger.info("UDP is served by the datagram relay (one forward set on multiplex_udp)",
-                            metadata: ["listener": "\(host):\(port)", "threads": "\(started.boundAddresses.count)"])
             } else if settings.udp && settings.tls == nil {
                 for loop in group.makeIterator() {
                     let channel = try await bindUDP(host: host, port: port, settings: settings, handler: handler,
@@ -86,6 +80,27 @@ public final class DNSListener: Sendable {
             throw error
         }
         return DNSListener(channels: channels, acceptingChannels: accepting, relay: relay)
+    }
+
+    /// The relay on host:port, or nil when its sockets cannot take this host (a scoped IPv6 address: the relay
+    /// binds numeric addresses only), so that NIO serves UDP there instead.
+    private static func startRelay(_ plan: UDPRelayPlan, host: String, port: Int,
+                                   group: MultiThreadedEventLoopGroup, logger: Logger)
+        throws(DatagramSocketError) -> UDPRelay? {
+        let relay: UDPRelay
+        do throws(DatagramSocketError) {
+            relay = try UDPRelay(plan: plan, host: host, port: port, threads: Array(group.makeIterator()).count,
+                                 logger: logger)
+        } catch {
+            guard error.code == EINVAL else { throw error }
+            logger.notice("the datagram relay cannot bind this address; UDP is served by NIO",
+                          metadata: ["listener": "\(host):\(port)"])
+            return nil
+        }
+        logger.info("UDP is served by the datagram relay (one forward set on multiplex_udp)",
+                    metadata: ["listener": "\(host):\(relay.boundAddresses.first?.port ?? port)",
+                               "threads": "\(relay.boundAddresses.count)"])
+        return relay
     }
 
     private static func bindUDP(host: String, port: Int, settings: Settings, handler: any QueryHandler,
