@@ -71,7 +71,7 @@ int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out) {
   return getsockname(fd, (struct sockaddr *)&out->address, &out->length) == 0 ? 0 : -errno;
 }
 
-int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, char *host, size_t host_size, int *port) {
+int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t host_size, int *port) {
   int family = peer->address.ss_family;
   const void *raw = NULL;
   if (family == AF_INET) {
@@ -85,7 +85,7 @@ int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, char *host, size_t hos
   } else {
     return -EAFNOSUPPORT;
   }
-  if (inet_ntop(family, raw, host, (socklen_t)host_size) == NULL) return -errno;
+  if (inet_ntop(family, raw, (char *)host, (socklen_t)host_size) == NULL) return -errno;
   return family;
 }
 
@@ -134,12 +134,17 @@ int cgrpc_dgram_receive(int fd, cgrpc_dgram_batch *batch) {
   return received;
 }
 
-const uint8_t *cgrpc_dgram_received(const cgrpc_dgram_batch *batch, int i, size_t *length, int *truncated,
-                                    cgrpc_dgram_peer *peer) {
-  *length = batch->messages[i].msg_len;
+size_t cgrpc_dgram_received(const cgrpc_dgram_batch *batch, int i, int *truncated, cgrpc_dgram_peer *peer) {
   *truncated = (batch->messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
   if (peer != NULL) *peer = batch->peers[i];
-  return batch->buffers + (size_t)i * (size_t)batch->slot_size;
+  return batch->messages[i].msg_len;
+}
+
+size_t cgrpc_dgram_copy_received(const cgrpc_dgram_batch *batch, int i, uint8_t *out, size_t capacity) {
+  size_t length = batch->messages[i].msg_len;
+  if (length > capacity) length = capacity;
+  memcpy(out, batch->buffers + (size_t)i * (size_t)batch->slot_size, length);
+  return length;
 }
 
 int cgrpc_dgram_append(cgrpc_dgram_batch *batch, const uint8_t *bytes, size_t length, const cgrpc_dgram_peer *peer) {

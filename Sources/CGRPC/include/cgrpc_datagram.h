@@ -20,8 +20,9 @@ int cgrpc_dgram_bind(const char *host, int port);
 int cgrpc_dgram_connect(const char *host, int port);
 /// The socket's local address.
 int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out);
-/// Formats a peer as a numeric host and its port; host needs 46 bytes. Returns the address family.
-int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, char *host, size_t host_size, int *port);
+/// Formats a peer as a numeric host and its port; host needs 46 bytes (INET6_ADDRSTRLEN). Returns the address
+/// family.
+int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t host_size, int *port);
 int cgrpc_dgram_close(int fd);
 
 typedef struct cgrpc_dgram_batch cgrpc_dgram_batch;
@@ -32,9 +33,10 @@ void cgrpc_dgram_batch_destroy(cgrpc_dgram_batch *batch);
 
 /// Reads up to the batch's count of datagrams that are ready now (never blocks). Returns how many.
 int cgrpc_dgram_receive(int fd, cgrpc_dgram_batch *batch);
-/// The i-th datagram read: its bytes (length set), whether it was cut to the slot size, and its sender.
-const uint8_t *cgrpc_dgram_received(const cgrpc_dgram_batch *batch, int i, size_t *length, int *truncated,
-                                    cgrpc_dgram_peer *peer);
+/// The i-th datagram read: its length, whether it was cut to the slot size, and its sender.
+size_t cgrpc_dgram_received(const cgrpc_dgram_batch *batch, int i, int *truncated, cgrpc_dgram_peer *peer);
+/// Copies the i-th datagram read into `out` (room for `capacity` bytes); returns the bytes copied.
+size_t cgrpc_dgram_copy_received(const cgrpc_dgram_batch *batch, int i, uint8_t *out, size_t capacity);
 
 /// Copies a datagram into the next free slot, to `peer` (NULL on a connected socket). Returns 0, or -ENOBUFS
 /// when every slot is taken and -EMSGSIZE when it does not fit a slot.

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Slots for many datagrams, read with one `recvmmsg` or sent with one `sendmmsg`. Owned and used by one thread
-/// (the relay's); the buffers are allocated once, so a packet costs a copy and no allocation here.
+/// (the relay's); the buffers are the shim's, allocated once, so a packet costs a copy in or out and nothing else.
+/// Bytes cross to C as arrays only: no pointer is made or kept on this side.
 final class DatagramBatch {
     private let batch: OpaquePointer
     let capacity: Int
@@ -30,24 +31,21 @@ final class DatagramBatch {
                  _ body: (_ bytes: [UInt8], _ cut: Bool, _ peer: DatagramPeer) -> Void) -> Result<Int, Errno> {
         guard let count = socket.withDescriptor({ cgrpc_dgram_receive($0, batch) }) else { return .failure(Errno(EBADF)) }
         guard count >= 0 else { return .failure(Errno(-count)) }
-        for index in 0..<Int(count) {
-            var length = 0
+        for index in 0..<count {
             var cut: Int32 = 0
             var peer = cgrpc_dgram_peer()
-            guard let start = cgrpc_dgram_received(batch, Int32(index), &length, &cut, &peer) else { continue }
-            body(Array(UnsafeBufferPointer(start: start, count: length)), cut != 0, DatagramPeer(peer))
+            let length = cgrpc_dgram_received(batch, index, &cut, &peer)
+            var bytes = [UInt8](repeating: 0, count: length)
+            _ = cgrpc_dgram_copy_received(batch, index, &bytes, length)
+            body(bytes, cut != 0, DatagramPeer(peer))
         }
         return .success(Int(count))
     }
 
     /// Queues a datagram (to `peer`, or on a connected socket nil); false when full or too big for a slot.
     func append(_ bytes: [UInt8], to peer: DatagramPeer?) -> Bool {
-        bytes.withUnsafeBufferPointer { buffer in
-            if var raw = peer?.raw {
-                return cgrpc_dgram_append(batch, buffer.baseAddress, buffer.count, &raw) == 0
-            }
-            return cgrpc_dgram_append(batch, buffer.baseAddress, buffer.count, nil) == 0
-        }
+        guard var raw = peer?.raw else { return cgrpc_dgram_append(batch, bytes, bytes.count, nil) == 0 }
+        return cgrpc_dgram_append(batch, bytes, bytes.count, &raw) == 0
     }
 
     var isFull: Bool { Int(cgrpc_dgram_appended(batch)) >= capacity }

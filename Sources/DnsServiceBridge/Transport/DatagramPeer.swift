@@ -17,13 +17,10 @@ struct DatagramPeer: Sendable {
     /// The peer as a NIO address, for the paths that need one (plugins, logs); formats the host.
     var socketAddress: SocketAddress? {
         var peer = raw
-        var host = [CChar](repeating: 0, count: 64)
+        var host = [UInt8](repeating: 0, count: 64)
         var port: Int32 = 0
-        let family = host.withUnsafeMutableBufferPointer { buffer in
-            cgrpc_dgram_peer_format(&peer, buffer.baseAddress, buffer.count, &port)
-        }
-        guard family > 0 else { return nil }
-        let text = host.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        guard cgrpc_dgram_peer_format(&peer, &host, host.count, &port) > 0 else { return nil }
+        let text = String(decoding: host.prefix { $0 != 0 }, as: UTF8.self)
         return try? SocketAddress(ipAddress: text, port: Int(port))
     }
 }

@@ -13,12 +13,7 @@ struct DatagramReadiness {
         descriptors.removeAll(keepingCapacity: true)
         for socket in watched { descriptors.append(socket.withDescriptor { $0 } ?? -1) }
         readable = [UInt8](repeating: 0, count: descriptors.count)
-        let count = Int32(descriptors.count)
-        _ = descriptors.withUnsafeBufferPointer { fds in
-            readable.withUnsafeMutableBufferPointer { out in
-                cgrpc_dgram_wait(fds.baseAddress, count, timeoutMS, out.baseAddress)
-            }
-        }
+        _ = cgrpc_dgram_wait(descriptors, Int32(descriptors.count), timeoutMS, &readable)
         return readable.map { $0 != 0 }
     }
 }

@@ -56,9 +56,7 @@ final class DatagramSocket: Sendable {
     @discardableResult
     func send(_ bytes: [UInt8], to peer: DatagramPeer) -> Bool {
         var raw = peer.raw
-        return withDescriptor { fd in
-            bytes.withUnsafeBufferPointer { cgrpc_dgram_send(fd, $0.baseAddress, $0.count, &raw) >= 0 }
-        } ?? false
+        return withDescriptor { fd in cgrpc_dgram_send(fd, bytes, bytes.count, &raw) >= 0 } ?? false
     }
 
     /// The error the kernel queued on the socket (ECONNREFUSED after an ICMP port unreachable), cleared.
