@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,6 +198,21 @@ int cgrpc_dgram_take_error(int fd) {
   socklen_t length = sizeof(error);
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return -errno;
   return error;
+}
+
+int cgrpc_wakeup_create(void) {
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int cgrpc_wakeup_signal(int fd) {
+  uint64_t one = 1;
+  return write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one) ? 0 : -errno;
+}
+
+int cgrpc_wakeup_drain(int fd) {
+  uint64_t count;
+  return read(fd, &count, sizeof(count)) == (ssize_t)sizeof(count) ? 0 : -errno;
 }
 
 int cgrpc_dgram_wait(const int *fds, int count, int timeout_ms, uint8_t *readable) {

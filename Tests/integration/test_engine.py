@@ -542,6 +542,63 @@ def test_relay_stops_promptly_and_a_new_instance_takes_the_port(responders, dnsg
     assert time.monotonic() - started < 8 and proc.popen.returncode == 0, proc.log()
 
 
+GRPC_RELAY_LOG = "gRPC queries are forwarded by the datagram relay"
+
+
+def grpc_relay(dnsgrpcd, tmp_path, upstreams, *options: str, extra: str = ""):
+    """dnsgrpcd serving gRPC on a free port for a block that forwards `.` to `upstreams` with multiplex_udp."""
+    port, metrics_port = support.free_port(), support.free_port()
+    body = "".join(f"        {o}\n" for o in ("multiplex_udp",) + options)
+    conf = tmp_path / f"Corefile-grpc-{port}"
+    conf.write_text(f"grpc://.:{port} {{\n    bind 127.0.0.1\n    prometheus 127.0.0.1:{metrics_port}\n{extra}"
+                    f"    forward . {' '.join(u.addr for u in upstreams)} {{\n{body}    }}\n}}\n")
+    proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
+    return proc, f"127.0.0.1:{port}", f"127.0.0.1:{metrics_port}"
+
+
+def grpc_ask(addr: str, name: str, rdtype: str = "TXT", **kwargs) -> dns.message.Message:
+    query = dns.message.make_query(name, rdtype, **kwargs)
+    reply = dns.message.from_wire(support.grpc_query(addr, query.to_wire(), timeout=8))
+    assert reply.id == query.id and reply.question == query.question
+    return reply
+
+
+def test_grpc_listener_on_multiplex_udp_forwards_through_the_relay(responders, dnsgrpcd, tmp_path):
+    (up,) = responders(1)
+    proc, addr, metrics_addr = grpc_relay(dnsgrpcd, tmp_path, [up])
+    assert GRPC_RELAY_LOG in proc.log()
+    with support.DnsServiceClient(addr) as client:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            queries = [dns.message.make_query(f"g{i}.example.org.", "TXT") for i in range(40)]
+            replies = list(pool.map(lambda q: dns.message.from_wire(client.query(q.to_wire(), timeout=8)), queries))
+    assert [r.id for r in replies] == [q.id for q in queries]
+    assert {support.txt_tag(r) for r in replies} == {"a"} and up.queries == 40
+    assert 1 <= len(up.udp_ports) <= len(os.sched_getaffinity(0)), "a long-lived socket per relay thread"
+    server = f"grpc://127.0.0.1:{addr.rsplit(':', 1)[1]}"
+    m = support.wait_for_metric(metrics_addr, "coredns_dns_requests_total", 40, server=server, proto="tcp")
+    assert m.value("coredns_dns_responses_total", server=server, rcode="NOERROR") == 40
+    assert m.value("coredns_forward_requests_total", to=up.addr) == 40
+    # A name outside FROM and a malformed request still get the engine's and the listener's answers.
+    assert grpc_ask(addr, "x.", "TXT").rcode() == NOERROR  # `.` covers every name
+    with pytest.raises(Exception) as refused:
+        support.grpc_query(addr, b"\x01\x02", timeout=5)
+    assert "INVALID_ARGUMENT" in str(refused.value)
+
+
+def test_grpc_relay_fetches_truncated_answers_over_tcp_and_fails_over(responders, dnsgrpcd, tmp_path):
+    (huge,) = responders(1, mode="huge_reply")
+    _, addr, _ = grpc_relay(dnsgrpcd, tmp_path, [huge])
+    # Over 4096 bytes counts as truncated; a gRPC client has no size limit, so the engine fetches it over TCP.
+    reply = grpc_ask(addr, "huge.example.org.", use_edns=0, payload=65000)
+    assert not reply.flags & dns.flags.TC and sum(len(rrset) for rrset in reply.answer) == 61
+    assert huge.tcp_accepted == 1
+    slow, good = responders(1, delay=3.0)[0], responders(1)[0]
+    _, addr, _ = grpc_relay(dnsgrpcd, tmp_path, [slow, good], "policy sequential")
+    started = time.monotonic()
+    assert support.txt_tag(grpc_ask(addr, "late.example.org.")) == good.tag
+    assert 1.9 < time.monotonic() - started < 4.5, "after the 2s exchange timeout, not before"
+
+
 def test_multiplex_udp_large_replies(responders, forwarder):
     (big,) = responders(1, mode="big_reply")
     query = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=4096)

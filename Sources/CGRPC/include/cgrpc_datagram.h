@@ -52,6 +52,13 @@ int cgrpc_dgram_send(int fd, const uint8_t *bytes, size_t length, const cgrpc_dg
 /// Pending error of the socket (SO_ERROR), e.g. ECONNREFUSED after an ICMP port unreachable; clears it.
 int cgrpc_dgram_take_error(int fd);
 
+/// A non-blocking eventfd that wakes the relay's wait when work arrives from another thread.
+int cgrpc_wakeup_create(void);
+/// Makes the eventfd readable (it stays so until drained).
+int cgrpc_wakeup_signal(int fd);
+/// Makes it unreadable again.
+int cgrpc_wakeup_drain(int fd);
+
 /// Waits up to timeout_ms for any of `count` descriptors to be readable; readable[i] is set to 1 for each one
 /// that is (or has an error). Returns how many are.
 int cgrpc_dgram_wait(const int *fds, int count, int timeout_ms, uint8_t *readable);

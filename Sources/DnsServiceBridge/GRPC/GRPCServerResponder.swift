@@ -30,6 +30,14 @@ public final class GRPCServerResponder: Sendable {
         send(message: nil, status: status, details: details)
     }
 
+    /// Runs `work` on the completion-queue thread (at once when already there): replies sent from there go out
+    /// without a hand-over each, so a caller with many replies ready hands them over once.
+    public func onQueueThread(_ work: @escaping @Sendable () -> Void) {
+        if queue.isCurrentThread { return work() }
+        let handedOver = gate.ifOpen { call.onQueueThread(work) }
+        if !handedOver { work() }
+    }
+
     private func send(message: [UInt8]?, status: GRPCStatusCode, details: String?) {
         guard replied.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }

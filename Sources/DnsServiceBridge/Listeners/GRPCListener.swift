@@ -4,16 +4,27 @@ import NIOCore
 /// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
 public final class GRPCListener: Sendable {
     private let server: GRPCServer
+    private let relay: UDPRelay?
     /// The bound `HOST:PORT` addresses, with the actual ports.
     public let boundAddresses: [String]
 
     /// Binds every address (port 0 picks one) with its security; serving starts with `start()`.
     /// `isServing` is what the gRPC health service (`grpc.health.v1.Health/Check`) reports.
-    public init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
-                group: any EventLoopGroup, logger: Logger,
-                isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
+    public convenience init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
+                            group: any EventLoopGroup, logger: Logger,
+                            isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
+        try self.init(addresses: addresses, handler: handler, relay: nil, group: group, logger: logger,
+                      isServing: isServing)
+    }
+
+    /// The same, with `relay` (when the block only forwards over `multiplex_udp`) taking the queries the engine
+    /// would: the call goes from the completion-queue thread to a relay thread and back, with no event loop between.
+    init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler, relay: UDPRelay?,
+         group: any EventLoopGroup, logger: Logger,
+         isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let counters = ListenerCounters.shared
         let handoff = EventLoopHandoff()
+        self.relay = relay
         server = GRPCServer(methods: [
             DnsServiceMethod.query: { request, responder in
                 let query: DNSMessage
@@ -27,6 +38,14 @@ public final class GRPCListener: Sendable {
                     return
                 }
                 let peer = responder.peer
+                if let relay {
+                    let call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
+                        BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
+                        responder.reply(DnsPacketCodec.encode(reply.bytes))
+                    }, onQueueThread: responder.onQueueThread)
+                    relay.submit(query, client: .call(call))
+                    return
+                }
                 let loop = group.any()
                 let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc, eventLoop: loop)
                 // One hop to the event loop for the whole query: every future step the engine takes from the
@@ -42,10 +61,17 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], afterEachBatch: { handoff.flush() })
+        ], afterEachBatch: {
+            handoff.flush()
+            relay?.announce()
+        })
         var bound: [String] = []
         for (address, security) in addresses {
-            let port = try server.listen(on: address, security: security)
+            let port: Int
+            do { port = try server.listen(on: address, security: security) } catch {
+                relay?.stop()
+                throw error
+            }
             bound.append(Self.replacingPort(of: address, with: port))
         }
         boundAddresses = bound
@@ -59,6 +85,7 @@ public final class GRPCListener: Sendable {
     /// Stops taking calls and lets those in flight finish (up to `gracePeriod`).
     public func shutdown(gracePeriod: Duration) async {
         await server.shutdown(gracePeriod: gracePeriod)
+        await relay?.close()
     }
 
     private static func replacingPort(of address: String, with port: Int) -> String {

@@ -8,7 +8,7 @@ final class RelayLane {
     /// A query waiting for its upstream's reply.
     struct Pending {
         let query: DNSMessage
-        let client: DatagramPeer
+        let client: RelayClient
         /// The policy's order for this query; its first is this lane's upstream.
         let order: [Upstream]
         /// When the query arrived: the start of its metrics' duration and of its request deadline.
@@ -53,7 +53,7 @@ final class RelayLane {
     var sockets: [Socket] { (current.map { [$0] } ?? []) + draining }
 
     /// Queues `query` to the upstream under a fresh ID; false when no socket can be had or every ID is taken.
-    func send(_ query: DNSMessage, client: DatagramPeer, order: [Upstream], received: NIODeadline,
+    func send(_ query: DNSMessage, client: RelayClient, order: [Upstream], received: NIODeadline,
               timeout: TimeAmount) -> Bool {
         guard let socket = socketForQuery(now: received), let id = unusedID(on: socket) else { return false }
         var bytes = query.bytes

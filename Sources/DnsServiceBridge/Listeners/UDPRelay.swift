@@ -3,9 +3,12 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// The UDP side of a `dns://` listener whose block only forwards over `multiplex_udp` (`UDPRelayPlan`): one
-/// thread per event loop, each with its own socket on the port (SO_REUSEPORT, so the kernel spreads clients over
-/// them), running a `UDPRelayWorker`. It takes the place of the NIO channels there; TCP stays on NIO.
+/// Relay threads for one listener whose block only forwards over `multiplex_udp` (`UDPRelayPlan`), one per event
+/// loop, each running a `UDPRelayWorker` with its own sockets to the upstreams. For a `dns://` listener each thread
+/// also has its own socket on the listening port (SO_REUSEPORT, so the kernel spreads clients over them) and takes
+/// the place of NIO's UDP channels; TCP stays on NIO. For a gRPC listener the completion-queue thread hands
+/// queries over through each thread's inbox (`submit`), in place of the hop to an event loop and the engine's
+/// futures.
 final class UDPRelay: Sendable {
     /// What the relay's threads watch: whether to stop, and how many still run.
     final class Control: Sendable {
@@ -21,11 +24,14 @@ final class UDPRelay: Sendable {
     }
 
     private let sockets: [DatagramSocket]
+    private let inboxes: [RelayInbox]
+    private let nextInbox = Atomic<Int>(0)
     private let control = Control()
-    /// The bound addresses, with the actual port when port 0 was asked for.
+    /// The bound addresses of a `dns://` listener's sockets, with the actual port when port 0 was asked for.
     let boundAddresses: [SocketAddress]
 
-    /// Binds `threads` sockets on host:port (the port the first one got when 0) and starts a thread for each.
+    /// For a `dns://` listener: binds `threads` sockets on host:port (the port the first one got when 0) and
+    /// starts a thread for each.
     init(plan: UDPRelayPlan, host: String, port: Int, threads: Int, logger: Logger) throws(DatagramSocketError) {
         var sockets: [DatagramSocket] = []
         var port = port
@@ -35,34 +41,71 @@ final class UDPRelay: Sendable {
             sockets.append(socket)
         }
         self.sockets = sockets
+        inboxes = []
         boundAddresses = sockets.compactMap(\.localAddress)
-        let listening = "\(host):\(port)"
         for (index, socket) in sockets.enumerated() {
-            control.started()
-            let control = control
-            let thread = Thread {
-                defer { control.ended() }
-                Thread.current.name = "udp-relay-\(index)"
-                guard let worker = UDPRelayWorker(plan: plan, listener: socket, control: control) else {
-                    logger.error("cannot allocate the UDP relay's buffers; its socket closes",
-                                 metadata: ["listener": "\(listening)"])
-                    socket.close()
-                    return
-                }
-                worker.run()
-                socket.close()
-            }
-            thread.start()
+            start(index, plan: plan, listener: socket, inbox: nil, logger: logger)
         }
     }
 
+    /// For a gRPC listener: `threads` threads fed through their inboxes; nil when the system gives no eventfd.
+    init?(plan: UDPRelayPlan, threads: Int, logger: Logger) {
+        var inboxes: [RelayInbox] = []
+        for _ in 0..<max(1, threads) {
+            guard let inbox = RelayInbox() else { return nil }
+            inboxes.append(inbox)
+        }
+        sockets = []
+        self.inboxes = inboxes
+        boundAddresses = []
+        for (index, inbox) in inboxes.enumerated() {
+            start(index, plan: plan, listener: nil, inbox: inbox, logger: logger)
+        }
+    }
+
+    private func start(_ index: Int, plan: UDPRelayPlan, listener: DatagramSocket?, inbox: RelayInbox?,
+                       logger: Logger) {
+        control.started()
+        let control = control
+        let thread = Thread {
+            defer { control.ended() }
+            Thread.current.name = "udp-relay-\(index)"
+            guard let worker = UDPRelayWorker(plan: plan, listener: listener, inbox: inbox, control: control) else {
+                logger.error("cannot allocate the UDP relay's buffers; its socket closes")
+                listener?.close()
+                return
+            }
+            worker.run()
+            listener?.close()
+        }
+        thread.start()
+    }
+
+    /// Hands a gRPC query to a relay thread (in turn); it starts with the next `announce()`.
+    func submit(_ query: DNSMessage, client: RelayClient) {
+        guard !inboxes.isEmpty else { return }
+        let index = nextInbox.add(1, ordering: .relaxed).oldValue % inboxes.count
+        inboxes[index].submit(RelayInbox.Job(query: query, client: client))
+    }
+
+    /// Wakes the threads that were handed queries since the last call (once per completion-queue batch).
+    func announce() {
+        inboxes.forEach { $0.announce() }
+    }
+
+    /// Tells the threads to stop without waiting for them (each notices within its 20 ms wait and closes its socket).
+    func stop() {
+        control.stop()
+    }
+
     /// Stops the threads and closes the sockets (queries still waiting get no answer); waits for the threads, up to
-    /// a second (each notices within its 20 ms wait).
+    /// a second.
     func close() async {
         control.stop()
         for _ in 0..<200 where control.isRunning {
             try? await Task.sleep(for: .milliseconds(5))
         }
         sockets.forEach { $0.close() }
+        inboxes.forEach { $0.close() }
     }
 }

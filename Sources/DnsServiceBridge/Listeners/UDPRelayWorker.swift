@@ -1,12 +1,13 @@
 import NIOCore
 
-/// One relay thread: reads a batch of queries from its listening socket, sends each to the upstream its policy
-/// picks over the thread's own connected sockets, matches the replies and writes a batch of answers, as dnsdist's
-/// UDP path does, with no future, channel pipeline or allocation per packet beyond the message itself.
+/// One relay thread: takes queries (a batch read from its listening socket, or handed over by the gRPC listener
+/// through its inbox), sends each to the upstream its policy picks over the thread's own connected sockets, matches
+/// the replies and answers (a batch of datagrams written at once, or the gRPC call's responder), as dnsdist's UDP
+/// path does, with no future, channel pipeline or allocation per packet beyond the message itself.
 /// The engine's rules are the same objects the NIO path uses: the set's policy and health state, the upstream's
 /// and the server's metrics, the in-flight gate. What the relay does not take on (a name outside the zone, every
-/// upstream down, a failed or timed-out exchange, a truncated reply under `prefer_udp`) goes to the engine.
-/// Created and used on its thread only.
+/// upstream down, a failed or timed-out exchange, a truncated reply the engine would fetch over TCP) goes to the
+/// engine. Created and used on its thread only.
 final class UDPRelayWorker {
     private static let batchSize = 32
     /// Batches read from one socket before the others get their turn.
@@ -14,17 +15,22 @@ final class UDPRelayWorker {
     private static let sweepInterval: TimeAmount = .milliseconds(50)
 
     private let plan: UDPRelayPlan
-    private let listener: DatagramSocket
+    /// The listening socket of a `dns://` listener; nil for a gRPC listener's relay.
+    private let listener: DatagramSocket?
+    /// Queries from the gRPC listener; nil for a `dns://` listener's relay.
+    private let inbox: RelayInbox?
     private let control: UDPRelay.Control
     private let lanes: [RelayLane]
     private let incoming: DatagramBatch
     private let answers: DatagramBatch
     private var readiness = DatagramReadiness()
+    /// Answers to gRPC calls made in this turn, sent together from the completion-queue thread at the flush.
+    private var callAnswers: [(call: RelayCall, reply: DNSMessage)] = []
     private var nextSweep = NIODeadline.now()
     private let exchangeTimeout: TimeAmount
     private let requestTimeout: TimeAmount
 
-    init?(plan: UDPRelayPlan, listener: DatagramSocket, control: UDPRelay.Control) {
+    init?(plan: UDPRelayPlan, listener: DatagramSocket?, inbox: RelayInbox?, control: UDPRelay.Control) {
         // Queries arrive whole up to a slot; replies up to the 4096 bytes the NIO path takes over UDP.
         guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply + 1),
               let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply)
@@ -36,6 +42,7 @@ final class UDPRelayWorker {
         }
         self.plan = plan
         self.listener = listener
+        self.inbox = inbox
         self.control = control
         self.lanes = lanes
         self.incoming = incoming
@@ -44,16 +51,18 @@ final class UDPRelayWorker {
         requestTimeout = plan.set.options.requestTimeout
     }
 
-    /// Serves until the relay stops; then hands back what is in flight.
+    /// Serves until the relay stops; then lets go of what is in flight.
     func run() {
         while !control.isStopping {
             var watched: [(lane: RelayLane, socket: RelayLane.Socket)] = []
             for lane in lanes {
                 for socket in lane.sockets { watched.append((lane, socket)) }
             }
-            let ready = readiness.wait(for: [listener] + watched.map(\.socket.socket), timeoutMS: 20)
+            let sources = [listener?.waitable ?? -1, inbox?.descriptor ?? -1]
+            let ready = readiness.wait(for: sources + watched.map(\.socket.socket.waitable), timeoutMS: 20)
+            if ready.count > 1 && ready[1] { takeJobs() }
             if ready.first == true { readQueries() }
-            for (index, entry) in watched.enumerated() where index + 1 < ready.count && ready[index + 1] {
+            for (index, entry) in watched.enumerated() where index + 2 < ready.count && ready[index + 2] {
                 readReplies(on: entry.socket, of: entry.lane)
             }
             flushAll()
@@ -70,20 +79,27 @@ final class UDPRelayWorker {
                 plan.inFlight.leave()
             }
         }
+        for job in inbox?.take() ?? [] { handOver(job.query, from: job.client) }
         flushAll()
     }
 
     // MARK: queries
 
     private func readQueries() {
+        guard let listener else { return }
         for _ in 0..<Self.readsPerTurn {
-            let read = incoming.receive(from: listener) { bytes, cut, peer in query(bytes, cut: cut, from: peer) }
+            let read = incoming.receive(from: listener) { bytes, cut, peer in datagram(bytes, cut: cut, from: peer) }
             guard case .success(let count) = read, count == incoming.capacity else { return }
             flushAll()
         }
     }
 
-    private func query(_ bytes: [UInt8], cut: Bool, from client: DatagramPeer) {
+    private func takeJobs() {
+        guard let inbox else { return }
+        for job in inbox.take() { forward(job.query, from: job.client) }
+    }
+
+    private func datagram(_ bytes: [UInt8], cut: Bool, from peer: DatagramPeer) {
         let counters = ListenerCounters.shared
         guard !cut else {
             counters.droppedUDP.add(1, ordering: .relaxed)
@@ -99,13 +115,17 @@ final class UDPRelayWorker {
                 return
             }
             counters.formErrReplies.add(1, ordering: .relaxed)
-            answer(formErr.bytes, to: client)
+            send(formErr.bytes, to: peer)
             return
         }
         guard !query.header.isResponse else {
             counters.droppedUDP.add(1, ordering: .relaxed)
             return
         }
+        forward(query, from: .datagram(peer))
+    }
+
+    private func forward(_ query: DNSMessage, from client: RelayClient) {
         guard let name = query.question?.name, plan.forwards(name), let order = plan.set.relayOrder(),
               let lane = lanes.first(where: { $0.upstream === order[0] }) else {
             return handOver(query, from: client)
@@ -118,15 +138,11 @@ final class UDPRelayWorker {
     }
 
     /// A query the relay does not forward itself: the listener's whole chain answers it on an event loop.
-    private func handOver(_ query: DNSMessage, from client: DatagramPeer) {
+    private func handOver(_ query: DNSMessage, from client: RelayClient) {
         let loop = plan.group.next()
-        let (handler, listener) = (plan.handler, listener)
+        let (handler, deliver) = (plan.handler, delivery(for: query, to: client))
         loop.execute {
-            let context = QueryContext(client: nil, transport: .udp, eventLoop: loop,
-                                       clientAddress: client.socketAddress)
-            handler.handle(query, context: context).whenSuccess { reply in
-                listener.send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: client)
-            }
+            handler.handle(query, context: Self.context(for: client, on: loop)).whenSuccess(deliver)
         }
     }
 
@@ -143,8 +159,7 @@ final class UDPRelayWorker {
             case .failure(let error):
                 // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
                 // waiting on this socket moves on to the next upstream now rather than at its deadline.
-                let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label,
-                                                             reason: "\(error)")
+                let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label, reason: "\(error)")
                 for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, on: lane, failure) }
                 return
             }
@@ -178,8 +193,9 @@ final class UDPRelayWorker {
         }
         _ = lane.take(id, on: socket, now: .now())
         lane.upstream.exchangeEnded(.success(reply), startedAt: waiting.started)
-        if reply.header.isTruncated && plan.set.options.preferUDP {
-            // The engine retries a truncated answer over TCP under prefer_udp; it takes the query from the start.
+        if reply.header.isTruncated && (plan.set.options.preferUDP || !waiting.client.isSizeLimited) {
+            // The engine fetches a truncated answer over TCP for a gRPC client, or under prefer_udp; it takes the
+            // query from the start.
             let set = plan.set
             return continueInEngine(waiting) { context in set.forward(waiting.query, context: context) }
         }
@@ -194,41 +210,76 @@ final class UDPRelayWorker {
         }
     }
 
-    /// Hands a query the relay began to the engine's walk on an event loop; the reply leaves on the relay's socket.
+    /// Hands a query the relay began to the engine's walk on an event loop; the answer goes where the relay's would.
     private func continueInEngine(_ waiting: RelayLane.Pending,
                                   _ forward: @escaping @Sendable (QueryContext) -> EventLoopFuture<DNSMessage>) {
         let loop = plan.group.next()
-        let (plan, listener) = (plan, listener)
+        let (plan, deliver) = (plan, delivery(for: waiting.query, to: waiting.client))
         loop.execute {
-            let context = QueryContext(client: nil, transport: .udp, eventLoop: loop,
-                                       clientAddress: waiting.client.socketAddress)
-            forward(context).whenComplete { result in
+            forward(Self.context(for: waiting.client, on: loop)).whenComplete { result in
                 let reply = (try? result.get()) ?? waiting.query.errorReply(.servFail)
-                listener.send(reply.truncated(toFit: waiting.query.maxUDPResponseSize).bytes, to: waiting.client)
-                plan.metrics.record(zone: plan.zoneLabel, query: waiting.query, reply: reply, transport: .udp,
-                                    isIPv6: waiting.client.isIPv6, duration: .now() - waiting.received)
+                deliver(reply)
+                Self.record(waiting, reply, in: plan)
                 plan.inFlight.leave()
             }
         }
     }
 
     private func finish(_ waiting: RelayLane.Pending, with reply: DNSMessage) {
-        answer(reply.truncated(toFit: waiting.query.maxUDPResponseSize).bytes, to: waiting.client)
-        plan.metrics.record(zone: plan.zoneLabel, query: waiting.query, reply: reply, transport: .udp,
-                            isIPv6: waiting.client.isIPv6, duration: .now() - waiting.received)
+        switch waiting.client {
+        case .datagram(let peer):
+            send(reply.truncated(toFit: waiting.query.maxUDPResponseSize).bytes, to: peer)
+        case .call(let call):
+            callAnswers.append((call, reply))
+        }
+        Self.record(waiting, reply, in: plan)
         plan.inFlight.leave()
     }
 
-    private func answer(_ bytes: [UInt8], to client: DatagramPeer) {
+    private static func record(_ waiting: RelayLane.Pending, _ reply: DNSMessage, in plan: UDPRelayPlan) {
+        plan.metrics.record(zone: plan.zoneLabel, query: waiting.query, reply: reply,
+                            transport: waiting.client.transport, isIPv6: waiting.client.isIPv6,
+                            duration: .now() - waiting.received)
+    }
+
+    /// How an answer made off this thread reaches `client`: a single datagram, or the call's responder.
+    private func delivery(for query: DNSMessage, to client: RelayClient) -> @Sendable (DNSMessage) -> Void {
+        switch client {
+        case .datagram(let peer):
+            guard let listener else { return { _ in } }
+            return { reply in listener.send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: peer) }
+        case .call(let call):
+            return call.answer
+        }
+    }
+
+    private static func context(for client: RelayClient, on loop: any EventLoop) -> QueryContext {
+        switch client {
+        case .datagram(let peer):
+            QueryContext(client: nil, transport: .udp, eventLoop: loop, clientAddress: peer.socketAddress)
+        case .call(let call):
+            QueryContext(client: call.peer, transport: .grpc, eventLoop: loop)
+        }
+    }
+
+    private func send(_ bytes: [UInt8], to peer: DatagramPeer) {
+        guard let listener else { return }
         if answers.isFull { answers.flush(on: listener) }
-        if !answers.append(bytes, to: client) { listener.send(bytes, to: client) }  // larger than a slot
+        if !answers.append(bytes, to: peer) { listener.send(bytes, to: peer) }  // larger than a slot
     }
 
     // MARK: upkeep
 
     private func flushAll() {
         lanes.forEach { $0.flush() }
-        answers.flush(on: listener)
+        if let listener { answers.flush(on: listener) }
+        if let first = callAnswers.first {
+            let batch = callAnswers
+            callAnswers.removeAll(keepingCapacity: true)
+            first.call.onQueueThread {
+                for (call, reply) in batch { call.answer(reply) }
+            }
+        }
     }
 
     private func sweep(now: NIODeadline) {
@@ -236,6 +287,25 @@ final class UDPRelayWorker {
             for waiting in lane.sweep(now: now) {
                 failed(waiting, on: lane, .timeout(upstream: lane.upstream.label))
             }
+        }
+    }
+}
+
+extension RelayClient {
+    var transport: ClientTransport {
+        switch self {
+        case .datagram: .udp
+        case .call: .grpc
+        }
+    }
+
+    /// UDP clients take what fits their size (and retry over TCP on TC themselves); gRPC clients take any size.
+    var isSizeLimited: Bool { transport.isSizeLimited }
+
+    var isIPv6: Bool {
+        switch self {
+        case .datagram(let peer): peer.isIPv6
+        case .call(let call): call.peer?.hasPrefix("ipv6:") == true
         }
     }
 }

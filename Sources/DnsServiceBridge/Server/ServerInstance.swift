@@ -119,10 +119,17 @@ public final class ServerInstance: Sendable {
                             throw StartupError(at: location, "\(error)")
                         }
                     }
+                    let relay = UDPRelayPlan(routes: routes[key] ?? [], handler: router, metrics: serverMetrics,
+                                             inFlight: inFlight, group: group)
+                        .flatMap { UDPRelay(plan: $0, threads: Array(group.makeIterator()).count, logger: logger) }
+                    if relay != nil {
+                        logger.info("gRPC queries are forwarded by the datagram relay (one forward set on multiplex_udp)",
+                                    metadata: ["listener": "\(key)"])
+                    }
                     let listener: GRPCListener
                     do {
                         listener = try GRPCListener(addresses: [(key.grpcAddress, security)], handler: router,
-                                                    group: group, logger: logger,
+                                                    relay: relay, group: group, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)

@@ -1,19 +1,20 @@
 import CGRPC
 
-/// Waits for any of a few datagram sockets to become readable (`poll`), for the relay's thread.
+/// Waits for any of a few descriptors (datagram sockets, the relay's inbox) to become readable (`poll`), for the
+/// relay's thread.
 struct DatagramReadiness {
     /// The most sockets one wait watches (the shim's limit).
     static let maxSockets = 64
     private var descriptors: [Int32] = []
     private var readable: [UInt8] = []
 
-    /// Which of `sockets` are readable (or have an error) after waiting up to `timeoutMS`; a closed socket never is.
-    mutating func wait(for sockets: [DatagramSocket], timeoutMS: Int32) -> [Bool] {
-        let watched = sockets.prefix(Self.maxSockets)
-        descriptors.removeAll(keepingCapacity: true)
-        for socket in watched { descriptors.append(socket.withDescriptor { $0 } ?? -1) }
-        readable = [UInt8](repeating: 0, count: descriptors.count)
-        _ = cgrpc_dgram_wait(descriptors, Int32(descriptors.count), timeoutMS, &readable)
+    /// Which of `descriptors` are readable (or have an error) after waiting up to `timeoutMS`; a negative one (a
+    /// closed socket) never is.
+    mutating func wait(for descriptors: [Int32], timeoutMS: Int32) -> [Bool] {
+        self.descriptors.removeAll(keepingCapacity: true)
+        self.descriptors.append(contentsOf: descriptors.prefix(Self.maxSockets))
+        readable = [UInt8](repeating: 0, count: self.descriptors.count)
+        _ = cgrpc_dgram_wait(self.descriptors, Int32(self.descriptors.count), timeoutMS, &readable)
         return readable.map { $0 != 0 }
     }
 }

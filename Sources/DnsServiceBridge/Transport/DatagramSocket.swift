@@ -44,6 +44,9 @@ final class DatagramSocket: Sendable {
 
     var isOpen: Bool { descriptor.withLock { $0 != nil } }
 
+    /// The descriptor for a readiness wait; -1 (never ready) once closed.
+    var waitable: Int32 { withDescriptor { $0 } ?? -1 }
+
     /// Runs `body` with the descriptor, or returns nil once closed.
     func withDescriptor<Result: Sendable>(_ body: (Int32) -> Result) -> Result? {
         descriptor.withLock { fd -> Result? in

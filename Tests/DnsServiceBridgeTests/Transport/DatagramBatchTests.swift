@@ -10,7 +10,7 @@ import Testing
         var got: [(bytes: [UInt8], cut: Bool, peer: DatagramPeer)] = []
         var readiness = DatagramReadiness()
         for _ in 0..<50 where got.count < count {
-            _ = readiness.wait(for: [socket], timeoutMS: 20)
+            _ = readiness.wait(for: [socket.waitable], timeoutMS: 20)
             _ = batch.receive(from: socket) { bytes, cut, peer in got.append((bytes, cut, peer)) }
         }
         return got

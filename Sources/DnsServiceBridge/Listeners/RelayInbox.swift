@@ -1,0 +1,79 @@
+import CGRPC
+import Synchronization
+
+/// Queries handed to a relay thread from another thread (the gRPC completion queue's): gathered under a lock and
+/// announced once per batch through an eventfd in the relay's wait, so a batch of calls costs one wake-up.
+final class RelayInbox: Sendable {
+    /// One handed-over query and where its answer goes.
+    struct Job: Sendable {
+        let query: DNSMessage
+        let client: RelayClient
+    }
+
+    private let jobs = Mutex<(queued: [Job], announced: Bool)>(([], false))
+    private let wakeup: Mutex<Int32?>
+
+    /// nil when the system gives no eventfd.
+    init?() {
+        let fd = cgrpc_wakeup_create()
+        guard fd >= 0 else { return nil }
+        wakeup = Mutex(fd)
+    }
+
+    /// Queues a query; it is announced by the next `announce()`.
+    func submit(_ job: Job) {
+        jobs.withLock { $0.queued.append(job) }
+    }
+
+    /// Wakes the relay thread if queries wait that it was not yet told about.
+    func announce() {
+        let wake = jobs.withLock { state -> Bool in
+            guard !state.queued.isEmpty, !state.announced else { return false }
+            state.announced = true
+            return true
+        }
+        if wake { wakeup.withLock { fd in if let fd { _ = cgrpc_wakeup_signal(fd) } } }
+    }
+
+    /// Everything queued, for the relay thread once its wait says the inbox is readable.
+    func take() -> [Job] {
+        wakeup.withLock { fd in if let fd { _ = cgrpc_wakeup_drain(fd) } }
+        return jobs.withLock { state in
+            state.announced = false
+            var taken: [Job] = []
+            swap(&taken, &state.queued)
+            return taken
+        }
+    }
+
+    /// The eventfd, for the relay's wait (nil once closed).
+    var descriptor: Int32? { wakeup.withLock { $0 } }
+
+    func close() {
+        wakeup.withLock { fd in
+            if let open = fd { _ = cgrpc_dgram_close(open) }
+            fd = nil
+        }
+    }
+
+    deinit {
+        close()
+    }
+}
+
+/// Where a relayed query's answer goes: back to a UDP client, or to a gRPC call.
+enum RelayClient: Sendable {
+    case datagram(DatagramPeer)
+    case call(RelayCall)
+}
+
+/// A gRPC call waiting for the relay's answer.
+struct RelayCall: Sendable {
+    /// gRPC core's name for the client (`ipv4:127.0.0.1:40000`), for metrics and the engine's context.
+    let peer: String?
+    /// Sends the answer (from any thread; on the completion-queue thread it goes out at once).
+    let answer: @Sendable (DNSMessage) -> Void
+    /// Runs work on the completion-queue thread: the relay sends a whole batch of answers from there with one
+    /// hand-over, instead of one per call.
+    let onQueueThread: @Sendable (@escaping @Sendable () -> Void) -> Void
+}
