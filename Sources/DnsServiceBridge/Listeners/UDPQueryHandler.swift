@@ -20,21 +20,10 @@ final class UDPQueryHandler: ChannelInboundHandler {
         let bytes = Array(envelope.data.readableBytesView)
         let channel = context.channel
         let query: DNSMessage
-        do {
-            query = try DNSMessage(bytes: bytes)
-        } catch {
-            // A header that parses gets FORMERR; anything else is not a DNS query and gets nothing.
-            guard let formErr = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr) else {
-                counters.droppedUDP.add(1, ordering: .relaxed)
-                return
-            }
-            counters.formErrReplies.add(1, ordering: .relaxed)
-            send(formErr, to: client, on: channel)
-            return
-        }
-        guard !query.header.isResponse else {
-            counters.droppedUDP.add(1, ordering: .relaxed)
-            return
+        switch DatagramQuery(bytes, counters: counters) {
+        case .query(let parsed): query = parsed
+        case .formErr(let formErr): return send(formErr, to: client, on: channel)
+        case .drop: return
         }
         let queryContext = QueryContext(client: nil, transport: .udp, eventLoop: context.eventLoop,
                                          clientAddress: client)

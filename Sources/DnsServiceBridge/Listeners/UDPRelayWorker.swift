@@ -105,24 +105,11 @@ final class UDPRelayWorker {
             counters.droppedUDP.add(1, ordering: .relaxed)
             return
         }
-        let query: DNSMessage
-        do {
-            query = try DNSMessage(bytes: bytes)
-        } catch {
-            // As on the NIO path: a header that parses gets FORMERR, anything else is not a DNS query.
-            guard let formErr = DNSMessage.errorReply(toUnparsed: bytes, rcode: .formErr) else {
-                counters.droppedUDP.add(1, ordering: .relaxed)
-                return
-            }
-            counters.formErrReplies.add(1, ordering: .relaxed)
-            send(formErr.bytes, to: peer)
-            return
+        switch DatagramQuery(bytes, counters: counters) {
+        case .query(let query): forward(query, from: .datagram(peer))
+        case .formErr(let formErr): send(formErr.bytes, to: peer)
+        case .drop: break
         }
-        guard !query.header.isResponse else {
-            counters.droppedUDP.add(1, ordering: .relaxed)
-            return
-        }
-        forward(query, from: .datagram(peer))
     }
 
     private func forward(_ query: DNSMessage, from client: RelayClient) {
@@ -150,7 +137,9 @@ final class UDPRelayWorker {
 
     private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) {
         for _ in 0..<Self.readsPerTurn {
-            let read = incoming.receive(from: socket.socket) { bytes, cut, _ in reply(bytes, cut: cut, on: socket, of: lane) }
+            let read = incoming.receive(from: socket.socket) { bytes, cut, _ in
+                reply(bytes, cut: cut, on: socket, of: lane)
+            }
             switch read {
             case .success(let count):
                 guard count == incoming.capacity else { return }

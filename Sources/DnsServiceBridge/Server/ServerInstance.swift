@@ -123,7 +123,7 @@ public final class ServerInstance: Sendable {
                                              inFlight: inFlight, group: group)
                         .flatMap { UDPRelay(plan: $0, threads: Array(group.makeIterator()).count, logger: logger) }
                     if relay != nil {
-                        logger.info("gRPC queries are forwarded by the datagram relay (one forward set on multiplex_udp)",
+                        logger.info("gRPC queries are forwarded by the datagram relay (one forward set, multiplex_udp)",
                                     metadata: ["listener": "\(key)"])
                     }
                     let listener: GRPCListener

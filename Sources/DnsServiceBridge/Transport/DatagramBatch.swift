@@ -29,7 +29,9 @@ final class DatagramBatch {
     /// failed (EAGAIN: nothing was ready).
     func receive(from socket: DatagramSocket,
                  _ body: (_ bytes: [UInt8], _ cut: Bool, _ peer: DatagramPeer) -> Void) -> Result<Int, Errno> {
-        guard let count = socket.withDescriptor({ cgrpc_dgram_receive($0, batch) }) else { return .failure(Errno(EBADF)) }
+        guard let count = socket.withDescriptor({ cgrpc_dgram_receive($0, batch) }) else {
+            return .failure(Errno(EBADF))
+        }
         guard count >= 0 else { return .failure(Errno(-count)) }
         for index in 0..<count {
             var cut: Int32 = 0
