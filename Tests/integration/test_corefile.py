@@ -51,8 +51,10 @@ def start_conf(dnsgrpcd, corefile: Path, port: int, env: dict[str, str] | None =
 
 def test_gateway_example(dnsgrpcd, knot):
     port = support.free_port()
-    start_conf(dnsgrpcd, support.example_corefile("gateway/Corefile"), port,
-               env={"GRPC_PORT": str(port), "UPSTREAM": knot.addr})
+    proc = start_conf(dnsgrpcd, support.example_corefile("gateway/Corefile"), port,
+                      env={"GRPC_PORT": str(port), "UPSTREAM": knot.addr})
+    # multiplex_udp and nothing in front of forward: grpcio -> the datagram relay -> knotd.
+    assert "gRPC queries are forwarded by the datagram relay" in proc.log()
     with support.DnsServiceClient(f"127.0.0.1:{port}") as client:
         for name, rdtype in [("www.example.org", "A"), ("example.org", "MX"), ("nope.example.org", "A")]:
             reply = dns.message.from_wire(client.query(dns.message.make_query(name, rdtype).to_wire()))

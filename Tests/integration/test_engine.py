@@ -583,6 +583,12 @@ def test_grpc_listener_on_multiplex_udp_forwards_through_the_relay(responders, d
     with pytest.raises(Exception) as refused:
         support.grpc_query(addr, b"\x01\x02", timeout=5)
     assert "INVALID_ARGUMENT" in str(refused.value)
+    # A reload starts a new listener with its own relay and stops the old one; calls keep being answered.
+    import signal
+    proc.popen.send_signal(signal.SIGHUP)
+    support.wait_until(lambda: "configuration reloaded" in proc.log(), timeout=15, what="the reload")
+    assert support.txt_tag(grpc_ask(addr, "reloaded.example.org.")) == "a"
+    assert proc.log().count(GRPC_RELAY_LOG) == 2
 
 
 def test_grpc_relay_fetches_truncated_answers_over_tcp_and_fails_over(responders, dnsgrpcd, tmp_path):
