@@ -80,11 +80,17 @@ final class RelayLane {
         return waiting
     }
 
-    /// Every query waiting on `socket`, taken off it (its socket failed).
+    /// Every query waiting on `socket`, taken off it because the socket failed; it takes no new queries and
+    /// closes at the next sweep (so an error the kernel keeps reporting cannot keep the relay's wait awake).
     func takeAll(on socket: Socket, now: NIODeadline) -> [Pending] {
         let all = Array(socket.pending.values)
         socket.pending.removeAll()
         socket.idleSince = now
+        if current === socket {
+            outgoing.flush(on: socket.socket)
+            draining.append(socket)
+            current = nil
+        }
         return all
     }
 
