@@ -51,11 +51,19 @@ public final class DNSListener: Sendable {
     /// Binds and starts serving. With port 0, TCP takes the port UDP got.
     public static func bind(host: String, port: Int, settings: Settings, handler: any QueryHandler,
                             group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
-        var channels: [any Channel] = []
-        var accepting: [any Channel] = []
+        var udpChannels: [any Channel] = []
+        var stream: (any Channel)?
         var relay: UDPRelay?
+        let servesStream = settings.tcp || settings.tls != nil
         do {
             var port = port
+            // A fixed port takes the stream socket first: on a reload the running instance still holds it, and
+            // failing there leaves no UDP socket of ours bound beside the running one's, taking (and then dropping
+            // when closed) datagrams the kernel would have given to it.
+            if servesStream && port != 0 {
+                stream = try await bindStream(host: host, port: port, settings: settings, handler: handler,
+                                              group: group)
+            }
             if settings.udp && settings.tls == nil, let plan = settings.relay,
                let started = try startRelay(plan, host: host, port: port, group: group, logger: logger) {
                 relay = started
@@ -64,22 +72,21 @@ public final class DNSListener: Sendable {
                 for loop in group.makeIterator() {
                     let channel = try await bindUDP(host: host, port: port, settings: settings, handler: handler,
                                                     on: loop)
-                    channels.append(channel)
+                    udpChannels.append(channel)
                     if port == 0 { port = channel.localAddress?.port ?? 0 }
                 }
             }
-            if settings.tcp || settings.tls != nil {
-                let stream = try await bindStream(host: host, port: port, settings: settings, handler: handler,
-                                                  group: group)
-                channels.append(stream)
-                accepting.append(stream)
+            if servesStream && stream == nil {
+                stream = try await bindStream(host: host, port: port, settings: settings, handler: handler,
+                                              group: group)
             }
         } catch {
             await relay?.close()
-            for channel in channels { try? await channel.close() }
+            for channel in udpChannels + (stream.map { [$0] } ?? []) { try? await channel.close() }
             throw error
         }
-        return DNSListener(channels: channels, acceptingChannels: accepting, relay: relay)
+        let accepting = stream.map { [$0] } ?? []
+        return DNSListener(channels: udpChannels + accepting, acceptingChannels: accepting, relay: relay)
     }
 
     /// The relay on host:port, or nil when its sockets cannot take this host (a scoped IPv6 address: the relay

@@ -11,13 +11,13 @@ final class RelayInbox: Sendable {
     }
 
     private let jobs = Mutex<(queued: [Job], announced: Bool)>(([], false))
-    private let wakeup: Mutex<Int32?>
+    private let wakeup: OwnedDescriptor
 
     /// nil when the system gives no eventfd.
     init?() {
         let fd = cgrpc_wakeup_create()
         guard fd >= 0 else { return nil }
-        wakeup = Mutex(fd)
+        wakeup = OwnedDescriptor(fd)
     }
 
     /// Queues a query; it is announced by the next `announce()`.
@@ -32,12 +32,12 @@ final class RelayInbox: Sendable {
             state.announced = true
             return true
         }
-        if wake { wakeup.withLock { fd in if let fd { _ = cgrpc_wakeup_signal(fd) } } }
+        if wake { _ = wakeup.withDescriptor { cgrpc_wakeup_signal($0) } }
     }
 
     /// Everything queued, for the relay thread once its wait says the inbox is readable.
     func take() -> [Job] {
-        wakeup.withLock { fd in if let fd { _ = cgrpc_wakeup_drain(fd) } }
+        _ = wakeup.withDescriptor { cgrpc_wakeup_drain($0) }
         return jobs.withLock { state in
             state.announced = false
             var taken: [Job] = []
@@ -47,17 +47,10 @@ final class RelayInbox: Sendable {
     }
 
     /// The eventfd, for the relay's wait (nil once closed).
-    var descriptor: Int32? { wakeup.withLock { $0 } }
+    var descriptor: Int32? { wakeup.withDescriptor { $0 } }
 
     func close() {
-        wakeup.withLock { fd in
-            if let open = fd { _ = cgrpc_dgram_close(open) }
-            fd = nil
-        }
-    }
-
-    deinit {
-        close()
+        wakeup.close()
     }
 }
 

@@ -1,6 +1,5 @@
 import CGRPC
 import NIOCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,10 +9,10 @@ import Glibc
 /// the relay's thread reads and writes in batches, any other thread may send a single reply, and `close()` is
 /// seen by all of them at once (a closed descriptor number is never reused under a late send).
 final class DatagramSocket: Sendable {
-    private let descriptor: Mutex<Int32?>
+    private let descriptor: OwnedDescriptor
 
     private init(descriptor: Int32) {
-        self.descriptor = Mutex(descriptor)
+        self.descriptor = OwnedDescriptor(descriptor)
     }
 
     /// Bound to host:port with SO_REUSEPORT, so one socket per relay thread shares the port.
@@ -42,17 +41,14 @@ final class DatagramSocket: Sendable {
         } ?? nil
     }
 
-    var isOpen: Bool { descriptor.withLock { $0 != nil } }
+    var isOpen: Bool { descriptor.isOpen }
 
     /// The descriptor for a readiness wait; -1 (never ready) once closed.
     var waitable: Int32 { withDescriptor { $0 } ?? -1 }
 
     /// Runs `body` with the descriptor, or returns nil once closed.
     func withDescriptor<Result: Sendable>(_ body: (Int32) -> Result) -> Result? {
-        descriptor.withLock { fd -> Result? in
-            guard let fd else { return nil }
-            return body(fd)
-        }
+        descriptor.withDescriptor(body)
     }
 
     /// One datagram now, from any thread; false when the kernel refused it or the socket is closed.
@@ -68,14 +64,7 @@ final class DatagramSocket: Sendable {
     }
 
     func close() {
-        descriptor.withLock { fd in
-            if let open = fd { _ = cgrpc_dgram_close(open) }
-            fd = nil
-        }
-    }
-
-    deinit {
-        close()
+        descriptor.close()
     }
 }
 
