@@ -1,0 +1,102 @@
+import Logging
+import MetricsTestKit
+import NIOCore
+import NIOPosix
+import Testing
+@testable import DnsServiceBridge
+
+/// One relay thread's sockets to one upstream, driven by hand against a loopback socket standing in for the
+/// upstream: every query in flight leaves under its own random ID, a reply is taken by that ID only, deadlines are
+/// found by the sweep, and the socket rotates after `expire` and closes once drained.
+@Suite struct RelayLaneTests {
+    private final class Harness {
+        let upstreamSocket: DatagramSocket
+        let transport: DNSUpstreamTransport
+        let set: UpstreamSet
+        let lane: RelayLane
+        let batch: DatagramBatch
+
+        init(expire: TimeAmount) throws {
+            batch = try #require(DatagramBatch(capacity: 32, slotSize: 512))
+            upstreamSocket = try DatagramSocket.bind(host: "127.0.0.1", port: 0)
+            let address = try #require(upstreamSocket.localAddress)
+            let group = MultiThreadedEventLoopGroup.singleton
+            transport = DNSUpstreamTransport(label: "\(address)", address: address, group: group, expire: expire,
+                                             multiplexUDP: true)
+            set = UpstreamSet(zone: .root, except: [], transports: [(transport, weight: 1)], policy: .random,
+                              options: ForwardOptions(),
+                              metrics: ForwardMetrics(plugin: "forward", factory: TestMetrics()), group: group,
+                              logger: Logger(label: "test"))
+            let upstream = try #require(set.upstreams.first)
+            lane = try #require(RelayLane(target: UDPRelayPlan.Target(upstream: upstream, address: address,
+                                                                     counters: transport.counters, expire: expire),
+                                          batchSize: 4))
+        }
+
+        deinit {
+            _ = lane.closeAll()
+            set.stop()
+        }
+
+        func send(_ id: UInt16, at now: NIODeadline, timeout: TimeAmount = .seconds(2)) throws -> Bool {
+            let query = DNSMessage.query(name: try DNSName("q\(id).example.org."), type: .a, id: id)
+            return lane.send(query, client: .datagram(DatagramPeer()), order: set.upstreams, received: now,
+                             timeout: timeout)
+        }
+
+        /// What reached the upstream: the IDs, in order.
+        func receivedIDs(expecting count: Int) -> [UInt16] {
+            var ids: [UInt16] = []
+            var readiness = DatagramReadiness()
+            for _ in 0..<50 where ids.count < count {
+                _ = readiness.wait(for: [upstreamSocket.waitable], timeoutMS: 20)
+                _ = batch.receive(from: upstreamSocket) { bytes, _, _ in
+                    ids.append(UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
+                }
+            }
+            return ids
+        }
+    }
+
+    @Test func queriesLeaveUnderDistinctIDsAndAReplyIsTakenByItsIDOnly() throws {
+        let harness = try Harness(expire: .seconds(10))
+        let now = NIODeadline.now()
+        for _ in 0..<6 { #expect(try harness.send(4242, at: now)) }  // more than a batch: flushed on the way
+        harness.lane.flush()
+        let ids = harness.receivedIDs(expecting: 6)
+        #expect(ids.count == 6 && Set(ids).count == 6, "each query in flight under its own ID: \(ids)")
+        #expect(!ids.contains(4242), "the client's ID never leaves")
+        let socket = try #require(harness.lane.current)
+        let stranger = try #require((UInt16(0)...UInt16(64)).first { !ids.contains($0) })
+        #expect(harness.lane.take(stranger, on: socket, now: now) == nil, "an ID nothing waits under")
+        let taken = try #require(harness.lane.take(ids[0], on: socket, now: now))
+        #expect(taken.query.header.id == 4242)
+        #expect(harness.lane.take(ids[0], on: socket, now: now) == nil, "taken once")
+        #expect(harness.set.upstreams[0].inFlight == 6, "the upstream counts the relay's exchanges for least_conn")
+    }
+
+    @Test func theSweepFindsExpiredQueriesAndRotatedSocketsCloseWhenDrained() throws {
+        let harness = try Harness(expire: .milliseconds(200))
+        let start = NIODeadline.now()
+        #expect(try harness.send(1, at: start, timeout: .milliseconds(100)))
+        #expect(try harness.send(2, at: start, timeout: .seconds(2)))
+        harness.lane.flush()
+        let first = try #require(harness.lane.current)
+        #expect(harness.lane.sweep(now: start + .milliseconds(50)).isEmpty)
+        let expired = harness.lane.sweep(now: start + .milliseconds(150))
+        #expect(expired.map(\.query.header.id) == [1], "only the query whose deadline passed")
+
+        // Past `expire` a new socket takes new queries; the old one drains its last query, then closes.
+        #expect(try harness.send(3, at: start + .milliseconds(250)))
+        let second = try #require(harness.lane.current)
+        #expect(second !== first && harness.lane.draining.count == 1)
+        #expect(harness.transport.counters.openSockets.load(ordering: .relaxed) == 2)
+        _ = harness.lane.sweep(now: start + .milliseconds(260))
+        #expect(harness.lane.draining.count == 1, "still one query waiting on it")
+        let late = harness.lane.takeAll(on: first, now: start + .milliseconds(270))
+        #expect(late.map(\.query.header.id) == [2])
+        _ = harness.lane.sweep(now: start + .milliseconds(280))
+        #expect(harness.lane.draining.isEmpty && !first.socket.isOpen)
+        #expect(harness.transport.counters.openSockets.load(ordering: .relaxed) == 1)
+    }
+}
