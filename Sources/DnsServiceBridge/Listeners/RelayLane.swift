@@ -73,7 +73,7 @@ final class RelayLane {
         outgoing.flush(on: current.socket)
     }
 
-    /// The waiting query a reply with this ID belongs to, taken off the socket; nil (counted) when none waits.
+    /// The waiting query a reply with this ID belongs to, taken off the socket; nil when none waits.
     func take(_ id: UInt16, on socket: Socket, now: NIODeadline) -> Pending? {
         guard let waiting = socket.pending.removeValue(forKey: id) else { return nil }
         if socket.pending.isEmpty { socket.idleSince = now }
