@@ -1,6 +1,6 @@
 import NIOCore
 
-/// What the UDP relay needs from one `dns://` listener's configuration, when the relay can serve it: one server
+/// What the UDP relay needs from one `dns://` or `grpc://` listener's configuration, when it can serve it: one server
 /// block whose only query handler is `forward` with one upstream set, on `multiplex_udp`, over plain DNS. The
 /// relay answers those queries itself; everything else goes to `handler`, the listener's ordinary chain.
 struct UDPRelayPlan: Sendable {
