@@ -9,6 +9,8 @@ Corefile written to the test's temp dir; clients are dnspython over UDP. Every w
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -480,7 +482,6 @@ def test_relay_answers_malformed_queries_and_names_it_does_not_forward(responder
                     f"        multiplex_udp\n    }}\n}}\n")
     proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
     assert RELAY_LOG in proc.log()
-    import socket
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(3)
         # A header that parses and a body that does not: FORMERR with the client's ID.
@@ -531,7 +532,6 @@ def test_relay_stops_promptly_and_a_new_instance_takes_the_port(responders, dnsg
     proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
     assert support.txt_tag(ask(port)) == "a"
     conf.write_text(relay_corefile(port, [b.addr]))
-    import signal
     proc.popen.send_signal(signal.SIGHUP)
     support.wait_until(lambda: support.txt_tag(ask(port, timeout=1)) == "b", timeout=15,
                        what="queries answered by the reloaded relay")
@@ -584,7 +584,6 @@ def test_grpc_listener_on_multiplex_udp_forwards_through_the_relay(responders, d
         support.grpc_query(addr, b"\x01\x02", timeout=5)
     assert "INVALID_ARGUMENT" in str(refused.value)
     # A reload starts a new listener with its own relay and stops the old one; calls keep being answered.
-    import signal
     proc.popen.send_signal(signal.SIGHUP)
     support.wait_until(lambda: "configuration reloaded" in proc.log(), timeout=15, what="the reload")
     assert support.txt_tag(grpc_ask(addr, "reloaded.example.org.")) == "a"
