@@ -65,10 +65,10 @@ public final class UpstreamSet: Sendable {
         return reply
     }
 
-    /// For the UDP relay: this query's order of upstreams by the policy, when its first is up and nothing limits
-    /// concurrency; nil sends the query down the engine's whole walk instead (spraying when all are down).
+    /// For the UDP relay (which serves no set with `max_concurrent`, see `UDPRelayPlan`): this query's order of
+    /// upstreams by the policy, when its first is up; nil sends the query down the engine's whole walk instead
+    /// (spraying when all are down).
     func relayOrder() -> [Upstream]? {
-        guard options.maxConcurrent == 0 else { return nil }
         let order = ordering.order(upstreams)
         guard let first = order.first, !first.isDown else { return nil }
         return order

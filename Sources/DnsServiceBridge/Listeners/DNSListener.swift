@@ -96,8 +96,7 @@ public final class DNSListener: Sendable {
         throws(DatagramSocketError) -> UDPRelay? {
         let relay: UDPRelay
         do throws(DatagramSocketError) {
-            relay = try UDPRelay(plan: plan, host: host, port: port, threads: Array(group.makeIterator()).count,
-                                 logger: logger)
+            relay = try UDPRelay(plan: plan, host: host, port: port, logger: logger)
         } catch {
             guard error.code == EINVAL else { throw error }
             logger.notice("the datagram relay cannot bind this address; UDP is served by NIO",

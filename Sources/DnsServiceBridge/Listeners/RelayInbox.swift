@@ -53,20 +53,3 @@ final class RelayInbox: Sendable {
         wakeup.close()
     }
 }
-
-/// Where a relayed query's answer goes: back to a UDP client, or to a gRPC call.
-enum RelayClient: Sendable {
-    case datagram(DatagramPeer)
-    case call(RelayCall)
-}
-
-/// A gRPC call waiting for the relay's answer.
-struct RelayCall: Sendable {
-    /// gRPC core's name for the client (`ipv4:127.0.0.1:40000`), for metrics and the engine's context.
-    let peer: String?
-    /// Sends the answer (from any thread; on the completion-queue thread it goes out at once).
-    let answer: @Sendable (DNSMessage) -> Void
-    /// Runs work on the completion-queue thread: the relay sends a whole batch of answers from there with one
-    /// hand-over, instead of one per call.
-    let onQueueThread: @Sendable (@escaping @Sendable () -> Void) -> Void
-}

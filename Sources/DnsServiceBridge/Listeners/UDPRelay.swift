@@ -30,12 +30,12 @@ final class UDPRelay: Sendable {
     /// The bound addresses of a `dns://` listener's sockets, with the actual port when port 0 was asked for.
     let boundAddresses: [SocketAddress]
 
-    /// For a `dns://` listener: binds `threads` sockets on host:port (the port the first one got when 0) and
-    /// starts a thread for each.
-    init(plan: UDPRelayPlan, host: String, port: Int, threads: Int, logger: Logger) throws(DatagramSocketError) {
+    /// For a `dns://` listener: binds a socket per event loop on host:port (the port the first one got when 0)
+    /// and starts a thread for each.
+    init(plan: UDPRelayPlan, host: String, port: Int, logger: Logger) throws(DatagramSocketError) {
         var sockets: [DatagramSocket] = []
         var port = port
-        for _ in 0..<max(1, threads) {
+        for _ in 0..<plan.threads {
             let socket = try DatagramSocket.bind(host: host, port: port)
             if port == 0 { port = socket.localAddress?.port ?? 0 }
             sockets.append(socket)
@@ -48,10 +48,10 @@ final class UDPRelay: Sendable {
         }
     }
 
-    /// For a gRPC listener: `threads` threads fed through their inboxes; nil when the system gives no eventfd.
-    init?(plan: UDPRelayPlan, threads: Int, logger: Logger) {
+    /// For a gRPC listener: a thread per event loop, fed through its inbox; nil when the system gives no eventfd.
+    init?(plan: UDPRelayPlan, logger: Logger) {
         var inboxes: [RelayInbox] = []
-        for _ in 0..<max(1, threads) {
+        for _ in 0..<plan.threads {
             guard let inbox = RelayInbox() else { return nil }
             inboxes.append(inbox)
         }

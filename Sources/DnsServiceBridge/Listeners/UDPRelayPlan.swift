@@ -51,6 +51,9 @@ struct UDPRelayPlan: Sendable {
         self.group = group
     }
 
+    /// Relay threads: one per event loop, as NIO has a UDP channel per loop.
+    var threads: Int { max(1, Array(group.makeIterator()).count) }
+
     /// Whether the relay forwards `name` itself (inside the block's zone and the set's `FROM`, not `except`).
     func forwards(_ name: DNSName) -> Bool {
         name.isSubdomain(of: zone) && set.matches(name)

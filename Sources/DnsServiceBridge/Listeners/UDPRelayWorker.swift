@@ -23,7 +23,6 @@ final class UDPRelayWorker {
     private let lanes: [RelayLane]
     private let incoming: DatagramBatch
     private let answers: DatagramBatch
-    private var readiness = DatagramReadiness()
     /// Answers to gRPC calls made in this turn, sent together from the completion-queue thread at the flush.
     private var callAnswers: [(call: RelayCall, reply: DNSMessage)] = []
     private var nextSweep = NIODeadline.now()
@@ -59,7 +58,7 @@ final class UDPRelayWorker {
                 for socket in lane.sockets { watched.append((lane, socket)) }
             }
             let sources = [listener?.waitable ?? -1, inbox?.descriptor ?? -1]
-            let ready = readiness.wait(for: sources + watched.map(\.socket.socket.waitable), timeoutMS: 20)
+            let ready = DatagramReadiness.wait(for: sources + watched.map(\.socket.socket.waitable), timeoutMS: 20)
             if ready.count > 1 && ready[1] { takeJobs() }
             if ready.first == true { readQueries() }
             for (index, entry) in watched.enumerated() where index + 2 < ready.count && ready[index + 2] {
@@ -276,25 +275,6 @@ final class UDPRelayWorker {
             for waiting in lane.sweep(now: now) {
                 failed(waiting, on: lane, .timeout(upstream: lane.upstream.label))
             }
-        }
-    }
-}
-
-extension RelayClient {
-    var transport: ClientTransport {
-        switch self {
-        case .datagram: .udp
-        case .call: .grpc
-        }
-    }
-
-    /// UDP clients take what fits their size (and retry over TCP on TC themselves); gRPC clients take any size.
-    var isSizeLimited: Bool { transport.isSizeLimited }
-
-    var isIPv6: Bool {
-        switch self {
-        case .datagram(let peer): peer.isIPv6
-        case .call(let call): call.peer?.hasPrefix("ipv6:") == true
         }
     }
 }

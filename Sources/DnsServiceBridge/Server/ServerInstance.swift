@@ -92,13 +92,14 @@ public final class ServerInstance: Sendable {
                 let router = QueryGate(next: ZoneRouter(routes: routes[key] ?? [], metrics: serverMetrics),
                                        inFlight: inFlight)
                 let tls = tlsByKey[key]
+                // DoT clients stay on NIO's TLS; plain DNS and gRPC may be served by the datagram relay.
+                let relayPlan = key.scheme == .tls ? nil
+                    : UDPRelayPlan(routes: routes[key] ?? [], handler: router, metrics: serverMetrics,
+                                   inFlight: inFlight, group: group)
                 switch key.scheme {
                 case .dns, .tls:
                     var settings = DNSListener.Settings()
-                    if key.scheme == .dns {
-                        settings.relay = UDPRelayPlan(routes: routes[key] ?? [], handler: router,
-                                                      metrics: serverMetrics, inFlight: inFlight, group: group)
-                    }
+                    settings.relay = relayPlan
                     if key.scheme == .tls, let (tlsSettings, location) = tls {
                         do { settings.tls = try tlsSettings.dotServerContext() } catch {
                             throw StartupError(at: location, "\(error)")
@@ -119,9 +120,7 @@ public final class ServerInstance: Sendable {
                             throw StartupError(at: location, "\(error)")
                         }
                     }
-                    let relay = UDPRelayPlan(routes: routes[key] ?? [], handler: router, metrics: serverMetrics,
-                                             inFlight: inFlight, group: group)
-                        .flatMap { UDPRelay(plan: $0, threads: Array(group.makeIterator()).count, logger: logger) }
+                    let relay = relayPlan.flatMap { UDPRelay(plan: $0, logger: logger) }
                     if relay != nil {
                         logger.info("gRPC queries are forwarded by the datagram relay (one forward set, multiplex_udp)",
                                     metadata: ["listener": "\(key)"])

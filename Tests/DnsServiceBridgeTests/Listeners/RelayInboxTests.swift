@@ -5,8 +5,7 @@ import Testing
 /// makes the relay's wait return once, and taking them empties the inbox and quiets the wait again.
 @Suite struct RelayInboxTests {
     private func isReadable(_ inbox: RelayInbox) -> Bool {
-        var readiness = DatagramReadiness()
-        return readiness.wait(for: [inbox.descriptor ?? -1], timeoutMS: 0).first == true
+        DatagramReadiness.wait(for: [inbox.descriptor ?? -1], timeoutMS: 0).first == true
     }
 
     @Test func aBatchIsAnnouncedOnceAndTakenWhole() throws {

@@ -47,9 +47,8 @@ import Testing
         /// What reached the upstream: the IDs, in order.
         func receivedIDs(expecting count: Int) -> [UInt16] {
             var ids: [UInt16] = []
-            var readiness = DatagramReadiness()
             for _ in 0..<50 where ids.count < count {
-                _ = readiness.wait(for: [upstreamSocket.waitable], timeoutMS: 20)
+                _ = DatagramReadiness.wait(for: [upstreamSocket.waitable], timeoutMS: 20)
                 _ = batch.receive(from: upstreamSocket) { bytes, _, _ in
                     ids.append(UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
                 }

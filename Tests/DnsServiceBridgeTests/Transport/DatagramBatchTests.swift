@@ -8,9 +8,8 @@ import Testing
     private func receiveAll(_ batch: DatagramBatch, from socket: DatagramSocket, expecting count: Int)
         -> [(bytes: [UInt8], cut: Bool, peer: DatagramPeer)] {
         var got: [(bytes: [UInt8], cut: Bool, peer: DatagramPeer)] = []
-        var readiness = DatagramReadiness()
         for _ in 0..<50 where got.count < count {
-            _ = readiness.wait(for: [socket.waitable], timeoutMS: 20)
+            _ = DatagramReadiness.wait(for: [socket.waitable], timeoutMS: 20)
             _ = batch.receive(from: socket) { bytes, cut, peer in got.append((bytes, cut, peer)) }
         }
         return got
