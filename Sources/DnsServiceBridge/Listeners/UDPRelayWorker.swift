@@ -30,8 +30,8 @@ final class UDPRelayWorker {
     private let requestTimeout: TimeAmount
 
     init?(plan: UDPRelayPlan, listener: DatagramSocket?, inbox: RelayInbox?, control: UDPRelay.Control) {
-        // Queries arrive whole up to a slot; replies up to the 4096 bytes the NIO path takes over UDP.
-        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply + 1),
+        // Queries arrive whole up to a slot; replies are read as the NIO path reads them (UDPExchangeHandler).
+        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.receiveBufferSize),
               let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply)
         else { return nil }
         var lanes: [RelayLane] = []

@@ -89,10 +89,10 @@ final class DatagramLane {
     private func openSocket() -> EventLoopFuture<Socket> {
         let (upstream, label, counters, expire) = (self.upstream, self.label, self.counters, self.expire)
         let opened = DatagramBootstrap(group: loop)
-            // Replies up to 4096 bytes as on a pooled socket (UDPExchangeHandler), read up to 32 per `recvmmsg`.
+            // Replies read as on a pooled socket (UDPExchangeHandler), up to 32 per `recvmmsg`.
             .channelOption(.datagramVectorReadMessageCount, value: Self.repliesPerRead)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(
-                capacity: Self.repliesPerRead * (UDPExchangeHandler.largestReply + 1)))
+                capacity: Self.repliesPerRead * UDPExchangeHandler.receiveBufferSize))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = MultiplexedDatagramHandler(upstream: upstream, label: label, counters: counters,

@@ -34,6 +34,27 @@ import Testing
                                                        data: channel.allocator.buffer(bytes: bytes)))
         }
 
+        /// The upstream's answer to `query` with one TXT record, `length` bytes in all.
+        func answer(_ query: DNSMessage, length: Int) throws {
+            var bytes = query.bytes
+            bytes[2] |= 0x80
+            bytes.setUInt16(1, at: 6)  // ANCOUNT
+            // The record: a pointer to the question's name, TXT, IN, a TTL, then character-strings filling it up.
+            var rdata: [UInt8] = []
+            let rdataLength = length - bytes.count - 12
+            while rdata.count < rdataLength {
+                let chunk = min(255, rdataLength - rdata.count - 1)
+                rdata.append(UInt8(chunk))
+                rdata.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: chunk))
+            }
+            bytes += [0xC0, 0x0C, 0x00, 0x10, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3C]
+            bytes.appendUInt16(UInt16(rdata.count))
+            bytes += rdata
+            #expect(bytes.count == length)
+            try channel.writeInbound(AddressedEnvelope(remoteAddress: UDPExchangeHandlerTests.upstream,
+                                                       data: channel.allocator.buffer(bytes: bytes)))
+        }
+
         func advance(by amount: TimeAmount) {
             channel.embeddedEventLoop.advanceTime(by: amount)
         }
@@ -88,6 +109,24 @@ import Testing
         #expect(try outcome(next.reply)?.get().header.id == 2)
         harness.advance(by: .seconds(2))
         #expect(try outcome(next.reply)?.get().header.id == 2)
+    }
+
+    @Test func aReplyOneByteShortOfTheReceiveBufferIsTakenWhole() throws {
+        let harness = try Harness()
+        let exchange = try harness.start("a.example.org.", id: 1, timeout: .seconds(1))
+        try harness.answer(exchange.query, length: UDPExchangeHandler.receiveBufferSize - 1)
+        let reply = try #require(try outcome(exchange.reply)?.get())
+        #expect(reply.bytes.count == UDPExchangeHandler.receiveBufferSize - 1)
+        #expect(!reply.header.isTruncated)
+    }
+
+    @Test func aReplyThatFillsTheReceiveBufferMayHaveBeenCutSoItCountsAsTruncated() throws {
+        let harness = try Harness()
+        let exchange = try harness.start("a.example.org.", id: 1, timeout: .seconds(1))
+        try harness.answer(exchange.query, length: UDPExchangeHandler.receiveBufferSize)
+        let reply = try #require(try outcome(exchange.reply)?.get())
+        #expect(reply.header.isTruncated, "a full buffer cannot tell a whole reply from a cut one")
+        #expect(reply.header.id == 1)
     }
 
     @Test func closingTheSocketFailsTheExchangeInFlight() throws {
