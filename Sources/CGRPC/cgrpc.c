@@ -58,6 +58,11 @@ grpc_event cgrpc_completion_queue_poll(grpc_completion_queue *cq) {
   return grpc_completion_queue_next(cq, gpr_inf_past(GPR_CLOCK_REALTIME), NULL);
 }
 
+grpc_event cgrpc_completion_queue_next_within(grpc_completion_queue *cq, int64_t timeout_us) {
+  gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
+  return grpc_completion_queue_next(cq, deadline, NULL);
+}
+
 int cgrpc_thread_yield_on_wakeup(void) {
   struct sched_param param;
   memset(&param, 0, sizeof(param));

@@ -33,6 +33,8 @@ grpc_completion_queue *cgrpc_completion_queue_create(void);
 grpc_event cgrpc_completion_queue_next(grpc_completion_queue *cq);
 /// The next event if one is ready now, else an event of type GRPC_QUEUE_TIMEOUT; never blocks.
 grpc_event cgrpc_completion_queue_poll(grpc_completion_queue *cq);
+/// The next event, waiting at most `timeout_us` microseconds (then an event of type GRPC_QUEUE_TIMEOUT).
+grpc_event cgrpc_completion_queue_next_within(grpc_completion_queue *cq, int64_t timeout_us);
 /// Puts the calling thread under SCHED_BATCH: woken, it waits for the running thread's time slice instead of
 /// preempting it. Returns 0 on success, -1 (errno set) otherwise.
 int cgrpc_thread_yield_on_wakeup(void);

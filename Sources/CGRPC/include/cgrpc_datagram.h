@@ -52,7 +52,7 @@ int cgrpc_dgram_send(int fd, const uint8_t *bytes, size_t length, const cgrpc_dg
 /// Pending error of the socket (SO_ERROR), e.g. ECONNREFUSED after an ICMP port unreachable; clears it.
 int cgrpc_dgram_take_error(int fd);
 
-/// A non-blocking eventfd that wakes the relay's wait when work arrives from another thread.
+/// A non-blocking eventfd that wakes a wait on descriptors from another thread (the relay doorbell's re-arming).
 int cgrpc_wakeup_create(void);
 /// Makes the eventfd readable (it stays so until drained).
 int cgrpc_wakeup_signal(int fd);

@@ -6,6 +6,12 @@ import Synchronization
 /// Handlers run on that thread, so they must be short: hand real work to an event loop, preferably gathered
 /// until `afterBatch` (see `init`).
 final class CompletionQueue: @unchecked Sendable {
+    /// Runs on the queue's thread between batches of completions, for work of its own that it looks after there.
+    /// `queueEnding` is true for the last call, once the queue has shut down. It returns the longest the thread may
+    /// then wait for the next completion before calling it again: nil waits until a completion comes, zero only
+    /// looks (gRPC core still reads what its connections have ready).
+    typealias AfterBatch = @Sendable (_ queueEnding: Bool) -> Duration?
+
     // gRPC core's completion queue is thread-safe; the pointer is only destroyed after the thread has stopped.
     let pointer: OpaquePointer
     private let stopped = Mutex<Bool>(false)
@@ -17,8 +23,9 @@ final class CompletionQueue: @unchecked Sendable {
     static let maxBatch = 256
 
     /// - Parameter afterBatch: runs on the queue's thread after each run of completions that were ready
-    ///   together (at most `maxBatch`), and once more before the thread ends.
-    init(name: String, afterBatch: (@Sendable () -> Void)? = nil) {
+    ///   together (at most `maxBatch`), when a wait it asked for ends without one, and once more before the
+    ///   thread ends.
+    init(name: String, afterBatch: AfterBatch? = nil) {
         GRPCLibrary.retain()
         pointer = cgrpc_completion_queue_create()
         // The thread is the queue's only reader until shutdown; gRPC core makes the pointer safe to share.
@@ -41,18 +48,23 @@ final class CompletionQueue: @unchecked Sendable {
     /// Whether the caller runs on the queue's thread (inside a completion's handler).
     var isCurrentThread: Bool { threadID.load(ordering: .acquiring) == UInt(pthread_self()) }
 
-    private static func drive(_ queue: OpaquePointer, afterBatch: (@Sendable () -> Void)?) {
+    private static func drive(_ queue: OpaquePointer, afterBatch: AfterBatch?) {
+        var wait: Duration? = nil
         while true {
-            var event = cgrpc_completion_queue_next(queue)
+            var event = switch wait {
+            case nil: cgrpc_completion_queue_next(queue)
+            case .zero?: cgrpc_completion_queue_poll(queue)
+            case let limit?: cgrpc_completion_queue_next_within(queue, limit.microseconds)
+            }
             var handled = 0
-            while true {
+            while event.type != GRPC_QUEUE_TIMEOUT {
                 switch event.type {
                 case GRPC_OP_COMPLETE:
                     if let tag = event.tag {
                         CompletionTag.complete(tag, success: event.success != 0)
                     }
                 case GRPC_QUEUE_SHUTDOWN:
-                    afterBatch?()
+                    _ = afterBatch?(true)
                     return
                 default:
                     break
@@ -60,9 +72,8 @@ final class CompletionQueue: @unchecked Sendable {
                 handled += 1
                 guard handled < maxBatch else { break }
                 event = cgrpc_completion_queue_poll(queue)
-                if event.type == GRPC_QUEUE_TIMEOUT { break }
             }
-            afterBatch?()
+            wait = afterBatch?(false)
         }
     }
 
@@ -77,5 +88,13 @@ final class CompletionQueue: @unchecked Sendable {
         stoppedSignal.wait()
         grpc_completion_queue_destroy(pointer)
         GRPCLibrary.release()
+    }
+}
+
+private extension Duration {
+    /// Whole microseconds, at least 1 (a zero wait would turn the thread's wait into a spin).
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return max(1, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
     }
 }

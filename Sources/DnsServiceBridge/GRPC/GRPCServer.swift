@@ -29,9 +29,11 @@ public final class GRPCServer: @unchecked Sendable {
     ///     client gets the handler's clearer status.
     ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us.
     ///   - afterEachBatch: runs on the completion-queue thread after each run of calls and completions that
-    ///     arrived together, so handlers can gather work and hand it to an event loop once per batch.
+    ///     arrived together, so handlers can gather work and hand it to an event loop once per batch; what it
+    ///     returns bounds the thread's next wait (see `CompletionQueue.AfterBatch`).
     public init(methods: [String: UnaryHandler], maxReceiveMessageLength: Int = 256 * 1024,
-                pendingRequestsPerMethod: Int = 256, afterEachBatch: (@Sendable () -> Void)? = nil) {
+                pendingRequestsPerMethod: Int = 256,
+                afterEachBatch: (@Sendable (_ queueEnding: Bool) -> Duration?)? = nil) {
         GRPCLibrary.retain()
         queue = CompletionQueue(name: "grpc-server-cq", afterBatch: afterEachBatch)
         server = cgrpc_server_create(queue.pointer, Int32(maxReceiveMessageLength))

@@ -4,7 +4,7 @@ import NIOCore
 /// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
 public final class GRPCListener: Sendable {
     private let server: GRPCServer
-    private let relay: UDPRelay?
+    private let relay: QueueThreadRelay?
     /// The bound `HOST:PORT` addresses, with the actual ports.
     public let boundAddresses: [String]
 
@@ -18,9 +18,9 @@ public final class GRPCListener: Sendable {
     }
 
     /// The same, with `relay` (when the block only forwards over `multiplex_udp`) taking the queries the engine
-    /// would: the call goes from the completion-queue thread to a relay thread and back, with no event loop between.
-    init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler, relay: UDPRelay?,
-         group: any EventLoopGroup, logger: Logger,
+    /// would, on the completion-queue thread, with no event loop between.
+    init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
+         relay: QueueThreadRelay?, group: any EventLoopGroup, logger: Logger,
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let counters = ListenerCounters.shared
         let handoff = EventLoopHandoff()
@@ -43,7 +43,7 @@ public final class GRPCListener: Sendable {
                         BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                         responder.reply(DnsPacketCodec.encode(reply.bytes))
                     }, onQueueThread: responder.onQueueThread)
-                    relay.submit(query, client: .call(call))
+                    relay.forward(query, call: call)
                     return
                 }
                 let loop = group.any()
@@ -61,9 +61,9 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], afterEachBatch: {
+        ], afterEachBatch: { queueEnding in
             handoff.flush()
-            relay?.announce()
+            return relay?.turn(queueEnding: queueEnding)
         })
         var bound: [String] = []
         for (address, security) in addresses {
@@ -85,7 +85,6 @@ public final class GRPCListener: Sendable {
     /// Stops taking calls and lets those in flight finish (up to `gracePeriod`).
     public func shutdown(gracePeriod: Duration) async {
         await server.shutdown(gracePeriod: gracePeriod)
-        await relay?.close()
     }
 
     private static func replacingPort(of address: String, with port: Int) -> String {

@@ -3,12 +3,10 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Relay threads for one listener whose block only forwards over `multiplex_udp` (`UDPRelayPlan`), one per event
-/// loop, each running a `UDPRelayWorker` with its own sockets to the upstreams. For a `dns://` listener each thread
-/// also has its own socket on the listening port (SO_REUSEPORT, so the kernel spreads clients over them) and takes
-/// the place of NIO's UDP channels; TCP stays on NIO. For a gRPC listener the completion-queue thread hands
-/// queries over through each thread's inbox (`submit`), in place of the hop to an event loop and the engine's
-/// futures.
+/// Relay threads for a `dns://` listener whose block only forwards over `multiplex_udp` (`UDPRelayPlan`), one per
+/// event loop, each running a `UDPRelayWorker` with its own socket on the listening port (SO_REUSEPORT, so the kernel
+/// spreads clients over them) and its own sockets to the upstreams, in place of NIO's UDP channels; TCP stays on
+/// NIO. (A gRPC listener's relay runs on its completion-queue thread instead: `QueueThreadRelay`.)
 final class UDPRelay: Sendable {
     /// What the relay's threads watch: whether to stop, and how many still run.
     final class Control: Sendable {
@@ -24,14 +22,11 @@ final class UDPRelay: Sendable {
     }
 
     private let sockets: [DatagramSocket]
-    private let inboxes: [RelayInbox]
-    private let nextInbox = Atomic<Int>(0)
     private let control = Control()
     /// The bound addresses of a `dns://` listener's sockets, with the actual port when port 0 was asked for.
     let boundAddresses: [SocketAddress]
 
-    /// For a `dns://` listener: binds a socket per event loop on host:port (the port the first one got when 0)
-    /// and starts a thread for each.
+    /// Binds a socket per event loop on host:port (the port the first one got when 0) and starts a thread for each.
     init(plan: UDPRelayPlan, host: String, port: Int, logger: Logger) throws(DatagramSocketError) {
         var sockets: [DatagramSocket] = []
         var port = port
@@ -41,56 +36,27 @@ final class UDPRelay: Sendable {
             sockets.append(socket)
         }
         self.sockets = sockets
-        inboxes = []
         boundAddresses = sockets.compactMap(\.localAddress)
         for (index, socket) in sockets.enumerated() {
-            start(index, plan: plan, listener: socket, inbox: nil, logger: logger)
+            start(index, plan: plan, listener: socket, logger: logger)
         }
     }
 
-    /// For a gRPC listener: a thread per event loop, fed through its inbox; nil when the system gives no eventfd.
-    init?(plan: UDPRelayPlan, logger: Logger) {
-        var inboxes: [RelayInbox] = []
-        for _ in 0..<plan.threads {
-            guard let inbox = RelayInbox() else { return nil }
-            inboxes.append(inbox)
-        }
-        sockets = []
-        self.inboxes = inboxes
-        boundAddresses = []
-        for (index, inbox) in inboxes.enumerated() {
-            start(index, plan: plan, listener: nil, inbox: inbox, logger: logger)
-        }
-    }
-
-    private func start(_ index: Int, plan: UDPRelayPlan, listener: DatagramSocket?, inbox: RelayInbox?,
-                       logger: Logger) {
+    private func start(_ index: Int, plan: UDPRelayPlan, listener: DatagramSocket, logger: Logger) {
         control.started()
         let control = control
         let thread = Thread {
             defer { control.ended() }
             Thread.current.name = "udp-relay-\(index)"
-            guard let worker = UDPRelayWorker(plan: plan, listener: listener, inbox: inbox, control: control) else {
+            guard let worker = UDPRelayWorker(plan: plan, listener: listener) else {
                 logger.error("cannot allocate the UDP relay's buffers; its socket closes")
-                listener?.close()
+                listener.close()
                 return
             }
-            worker.run()
-            listener?.close()
+            worker.run(until: control)
+            listener.close()
         }
         thread.start()
-    }
-
-    /// Hands a gRPC query to a relay thread (in turn); it starts with the next `announce()`.
-    func submit(_ query: DNSMessage, client: RelayClient) {
-        guard !inboxes.isEmpty else { return }
-        let index = nextInbox.add(1, ordering: .relaxed).oldValue % inboxes.count
-        inboxes[index].submit(RelayInbox.Job(query: query, client: client))
-    }
-
-    /// Wakes the threads that were handed queries since the last call (once per completion-queue batch).
-    func announce() {
-        inboxes.forEach { $0.announce() }
     }
 
     /// Tells the threads to stop without waiting for them (each notices within its 20 ms wait and closes its socket).
@@ -106,6 +72,5 @@ final class UDPRelay: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
         }
         sockets.forEach { $0.close() }
-        inboxes.forEach { $0.close() }
     }
 }

@@ -1,13 +1,14 @@
 import NIOCore
 
-/// One relay thread: takes queries (a batch read from its listening socket, or handed over by the gRPC listener
-/// through its inbox), sends each to the upstream its policy picks over the thread's own connected sockets, matches
-/// the replies and answers (a batch of datagrams written at once, or the gRPC call's responder), as dnsdist's UDP
-/// path does, with no future, channel pipeline or allocation per packet beyond the message itself.
+/// The datagram relay's work on one thread: takes queries (a batch read from its listening socket on a relay thread
+/// of its own, or the calls of a gRPC listener on that server's completion-queue thread), sends each to the upstream
+/// its policy picks over the thread's own connected sockets, matches the replies and answers (a batch of datagrams
+/// written at once, or the gRPC call's responder), as dnsdist's UDP path does, with no future, channel pipeline or
+/// allocation per packet beyond the message itself.
 /// The engine's rules are the same objects the NIO path uses: the set's policy and health state, the upstream's
 /// and the server's metrics, the in-flight gate. What the relay does not take on (a name outside the zone, every
 /// upstream down, a failed or timed-out exchange, a truncated reply the engine would fetch over TCP) goes to the
-/// engine. Created and used on its thread only.
+/// engine. Used on one thread only.
 final class UDPRelayWorker {
     private static let batchSize = 32
     /// Batches read from one socket before the others get their turn.
@@ -17,9 +18,6 @@ final class UDPRelayWorker {
     private let plan: UDPRelayPlan
     /// The listening socket of a `dns://` listener; nil for a gRPC listener's relay.
     private let listener: DatagramSocket?
-    /// Queries from the gRPC listener; nil for a `dns://` listener's relay.
-    private let inbox: RelayInbox?
-    private let control: UDPRelay.Control
     private let lanes: [RelayLane]
     private let incoming: DatagramBatch
     private let answers: DatagramBatch
@@ -29,7 +27,7 @@ final class UDPRelayWorker {
     private let exchangeTimeout: TimeAmount
     private let requestTimeout: TimeAmount
 
-    init?(plan: UDPRelayPlan, listener: DatagramSocket?, inbox: RelayInbox?, control: UDPRelay.Control) {
+    init?(plan: UDPRelayPlan, listener: DatagramSocket?) {
         // Queries arrive whole up to a slot; replies are read as the NIO path reads them (UDPExchangeHandler).
         guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.receiveBufferSize),
               let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply)
@@ -41,8 +39,6 @@ final class UDPRelayWorker {
         }
         self.plan = plan
         self.listener = listener
-        self.inbox = inbox
-        self.control = control
         self.lanes = lanes
         self.incoming = incoming
         self.answers = answers
@@ -50,36 +46,80 @@ final class UDPRelayWorker {
         requestTimeout = plan.set.options.requestTimeout
     }
 
-    /// Serves until the relay stops; then lets go of what is in flight.
-    func run() {
+    /// Serves a `dns://` listener's socket on a relay thread until `control` stops it; then lets go of what is in
+    /// flight.
+    func run(until control: UDPRelay.Control) {
         while !control.isStopping {
             var watched: [(lane: RelayLane, socket: RelayLane.Socket)] = []
             for lane in lanes {
                 for socket in lane.sockets { watched.append((lane, socket)) }
             }
-            let sources = [listener?.waitable ?? -1, inbox?.descriptor ?? -1]
-            let ready = DatagramReadiness.wait(for: sources + watched.map(\.socket.socket.waitable), timeoutMS: 20)
-            if ready.count > 1 && ready[1] { takeJobs() }
+            let ready = DatagramReadiness.wait(for: [listener?.waitable ?? -1] + watched.map(\.socket.socket.waitable),
+                                               timeoutMS: 20)
             if ready.first == true { readQueries() }
-            for (index, entry) in watched.enumerated() where index + 2 < ready.count && ready[index + 2] {
+            for (index, entry) in watched.enumerated() where index + 1 < ready.count && ready[index + 1] {
                 readReplies(on: entry.socket, of: entry.lane)
             }
             flushAll()
-            let now = NIODeadline.now()
-            if now >= nextSweep {
-                sweep(now: now)
-                nextSweep = now + Self.sweepInterval
-            }
+            sweepIfDue()
         }
-        // Past the shutdown grace: what is still waiting gets no answer, but is no longer counted in flight.
+        abandon()
+    }
+
+    /// Past the shutdown grace: what is still waiting gets no answer, but is no longer counted in flight.
+    func abandon() {
         for lane in lanes {
             for _ in lane.closeAll() {
                 lane.upstream.exchangeAbandoned()
                 plan.inFlight.leave()
             }
         }
-        for job in inbox?.take() ?? [] { handOver(job.query, from: job.client) }
         flushAll()
+    }
+
+    // MARK: driven by a gRPC server's completion-queue thread (QueueThreadRelay)
+
+    /// Sends what `forward` queued, then reads and answers every reply that has come, without waiting; returns how
+    /// many replies were read.
+    func turn() -> Int {
+        flushAll()
+        var read = 0
+        for lane in lanes {
+            for socket in lane.sockets where !socket.pending.isEmpty {
+                read += readReplies(on: socket, of: lane)
+            }
+        }
+        flushAll()
+        sweepIfDue()
+        return read
+    }
+
+    /// Whether exchanges wait for replies.
+    var isWaiting: Bool {
+        lanes.contains { lane in lane.sockets.contains { !$0.pending.isEmpty } }
+    }
+
+    /// The sockets with exchanges waiting, for a wait on them.
+    var waitingSockets: [Int32] {
+        lanes.flatMap { lane in lane.sockets.filter { !$0.pending.isEmpty }.map(\.socket.waitable) }
+    }
+
+    /// A gRPC call whose query waits for a reply (the doorbell wakes the queue thread through it).
+    var aWaitingCall: RelayCall? {
+        for lane in lanes {
+            for socket in lane.sockets {
+                for waiting in socket.pending.values {
+                    if case .call(let call) = waiting.client { return call }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// How long until the next sweep for exchanges past their deadline.
+    var untilNextSweep: Duration {
+        let left = nextSweep - .now()
+        return .nanoseconds(max(0, left.nanoseconds))
     }
 
     // MARK: queries
@@ -91,11 +131,6 @@ final class UDPRelayWorker {
             guard case .success(let count) = read, count == incoming.capacity else { return }
             flushAll()
         }
-    }
-
-    private func takeJobs() {
-        guard let inbox else { return }
-        for job in inbox.take() { forward(job.query, from: job.client) }
     }
 
     private func datagram(_ bytes: [UInt8], cut: Bool, from peer: DatagramPeer) {
@@ -111,7 +146,8 @@ final class UDPRelayWorker {
         }
     }
 
-    private func forward(_ query: DNSMessage, from client: RelayClient) {
+    /// Sends `query` on (with the next flush or `turn()`), or hands it to the engine when the relay does not take it.
+    func forward(_ query: DNSMessage, from client: RelayClient) {
         guard let name = query.question?.name, plan.forwards(name), let order = plan.set.relayOrder(),
               let lane = lanes.first(where: { $0.upstream === order[0] }) else {
             return handOver(query, from: client)
@@ -134,24 +170,29 @@ final class UDPRelayWorker {
 
     // MARK: replies
 
-    private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) {
+    /// Reads what replies have come on `socket` (a few batches at most); returns how many datagrams were read.
+    @discardableResult
+    private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) -> Int {
+        var total = 0
         for _ in 0..<Self.readsPerTurn {
             let read = incoming.receive(from: socket.socket) { bytes, cut, _ in
                 reply(bytes, cut: cut, on: socket, of: lane)
             }
             switch read {
             case .success(let count):
-                guard count == incoming.capacity else { return }
+                total += count
+                guard count == incoming.capacity else { return total }
             case .failure(let error) where error.isTransient:
-                return
+                return total
             case .failure(let error):
                 // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
                 // waiting on this socket moves on to the next upstream now rather than at its deadline.
                 let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label, reason: "\(error)")
                 for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, on: lane, failure) }
-                return
+                return total
             }
         }
+        return total
     }
 
     private func reply(_ bytes: [UInt8], cut: Bool, on socket: RelayLane.Socket, of lane: RelayLane) {
@@ -268,6 +309,13 @@ final class UDPRelayWorker {
                 for (call, reply) in batch { call.answer(reply) }
             }
         }
+    }
+
+    private func sweepIfDue() {
+        let now = NIODeadline.now()
+        guard now >= nextSweep else { return }
+        sweep(now: now)
+        nextSweep = now + Self.sweepInterval
     }
 
     private func sweep(now: NIODeadline) {

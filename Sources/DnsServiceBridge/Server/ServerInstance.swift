@@ -120,7 +120,7 @@ public final class ServerInstance: Sendable {
                             throw StartupError(at: location, "\(error)")
                         }
                     }
-                    let relay = relayPlan.flatMap { UDPRelay(plan: $0, logger: logger) }
+                    let relay = relayPlan.flatMap { QueueThreadRelay(plan: $0) }
                     if relay != nil {
                         logger.info("gRPC queries are forwarded by the datagram relay (one forward set, multiplex_udp)",
                                     metadata: ["listener": "\(key)"])

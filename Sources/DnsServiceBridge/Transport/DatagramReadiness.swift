@@ -1,7 +1,7 @@
 import CGRPC
 
-/// Waits for any of a few descriptors (datagram sockets, the relay's inbox) to become readable (`poll`), for the
-/// relay's thread.
+/// Waits for any of a few descriptors (datagram sockets, an eventfd) to become readable (`poll`), for the
+/// relay's threads and the doorbell of a gRPC listener's relay.
 enum DatagramReadiness {
     /// The most descriptors one wait watches (the shim's limit).
     static let maxSockets = 64
