@@ -8,8 +8,7 @@ import Synchronization
 final class CompletionQueue: @unchecked Sendable {
     /// Runs on the queue's thread between batches of completions, for work of its own that it looks after there.
     /// `queueEnding` is true for the last call, once the queue has shut down. It returns the longest the thread may
-    /// then wait for the next completion before calling it again: nil waits until a completion comes, zero only
-    /// looks (gRPC core still reads what its connections have ready).
+    /// then wait for the next completion before calling it again (nil: until a completion comes).
     typealias AfterBatch = @Sendable (_ queueEnding: Bool) -> Duration?
 
     // gRPC core's completion queue is thread-safe; the pointer is only destroyed after the thread has stopped.
@@ -51,11 +50,8 @@ final class CompletionQueue: @unchecked Sendable {
     private static func drive(_ queue: OpaquePointer, afterBatch: AfterBatch?) {
         var wait: Duration? = nil
         while true {
-            var event = switch wait {
-            case nil: cgrpc_completion_queue_next(queue)
-            case .zero?: cgrpc_completion_queue_poll(queue)
-            case let limit?: cgrpc_completion_queue_next_within(queue, limit.microseconds)
-            }
+            var event = wait.map { cgrpc_completion_queue_next_within(queue, $0.microseconds) }
+                ?? cgrpc_completion_queue_next(queue)
             var handled = 0
             while event.type != GRPC_QUEUE_TIMEOUT {
                 switch event.type {
@@ -92,9 +88,9 @@ final class CompletionQueue: @unchecked Sendable {
 }
 
 private extension Duration {
-    /// Whole microseconds, at least 1 (a zero wait would turn the thread's wait into a spin).
+    /// Whole microseconds (none: the wait only looks).
     var microseconds: Int64 {
         let (seconds, attoseconds) = components
-        return max(1, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

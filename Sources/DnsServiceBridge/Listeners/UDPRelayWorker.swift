@@ -79,24 +79,14 @@ final class UDPRelayWorker {
 
     // MARK: driven by a gRPC server's completion-queue thread (QueueThreadRelay)
 
-    /// Sends what `forward` queued, then reads and answers every reply that has come, without waiting; returns how
-    /// many replies were read.
-    func turn() -> Int {
+    /// Sends what `forward` queued, then reads and answers every reply that has come, without waiting.
+    func turn() {
         flushAll()
-        var read = 0
         for lane in lanes {
-            for socket in lane.sockets where !socket.pending.isEmpty {
-                read += readReplies(on: socket, of: lane)
-            }
+            for socket in lane.sockets where !socket.pending.isEmpty { readReplies(on: socket, of: lane) }
         }
         flushAll()
         sweepIfDue()
-        return read
-    }
-
-    /// Whether exchanges wait for replies.
-    var isWaiting: Bool {
-        lanes.contains { lane in lane.sockets.contains { !$0.pending.isEmpty } }
     }
 
     /// The sockets with exchanges waiting, for a wait on them.
@@ -170,29 +160,25 @@ final class UDPRelayWorker {
 
     // MARK: replies
 
-    /// Reads what replies have come on `socket` (a few batches at most); returns how many datagrams were read.
-    @discardableResult
-    private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) -> Int {
-        var total = 0
+    /// Reads what replies have come on `socket` (a few batches at most).
+    private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) {
         for _ in 0..<Self.readsPerTurn {
             let read = incoming.receive(from: socket.socket) { bytes, cut, _ in
                 reply(bytes, cut: cut, on: socket, of: lane)
             }
             switch read {
             case .success(let count):
-                total += count
-                guard count == incoming.capacity else { return total }
+                guard count == incoming.capacity else { return }
             case .failure(let error) where error.isTransient:
-                return total
+                return
             case .failure(let error):
                 // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
                 // waiting on this socket moves on to the next upstream now rather than at its deadline.
                 let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label, reason: "\(error)")
                 for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, on: lane, failure) }
-                return total
+                return
             }
         }
-        return total
     }
 
     private func reply(_ bytes: [UInt8], cut: Bool, on socket: RelayLane.Socket, of lane: RelayLane) {
