@@ -26,6 +26,10 @@ final class RelayDoorbell: Sendable {
         rearmed = OwnedDescriptor(fd)
         let thread = Thread { [self] in
             Thread.current.name = "relay-doorbell"
+            // The doorbell matters only while the queue thread sleeps. Woken under SCHED_BATCH, it does not preempt
+            // a queue thread that is busy (and may hold the doorbell's lock, or be about to read the reply itself);
+            // it runs when that thread waits.
+            _ = cgrpc_thread_yield_on_wakeup()
             run()
         }
         thread.start()
