@@ -91,7 +91,7 @@ grpc_channel_credentials *cgrpc_channel_credentials_create(int insecure, const c
 }
 
 // ---- server ----
-grpc_server *cgrpc_server_create(grpc_completion_queue *cq, int max_receive_message_length) {
+grpc_server *cgrpc_server_create(grpc_completion_queue *const *queues, int count, int max_receive_message_length) {
   grpc_arg args[2];
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -103,7 +103,7 @@ grpc_server *cgrpc_server_create(grpc_completion_queue *cq, int max_receive_mess
   args[1].value.integer = 10000;
   grpc_channel_args channel_args = {2, args};
   grpc_server *server = grpc_server_create(&channel_args, NULL);
-  grpc_server_register_completion_queue(server, cq, NULL);
+  for (int i = 0; i < count; i++) grpc_server_register_completion_queue(server, queues[i], NULL);
   return server;
 }
 

@@ -50,8 +50,8 @@ grpc_channel_credentials *cgrpc_channel_credentials_create(int insecure, const c
                                                            const char *key_pem, const char *cert_pem);
 
 // ---- server ----
-/// A server with the limits we need (message size) and its completion queue registered.
-grpc_server *cgrpc_server_create(grpc_completion_queue *cq, int max_receive_message_length);
+/// A server with the limits we need (message size) and its `count` completion queues registered.
+grpc_server *cgrpc_server_create(grpc_completion_queue *const *queues, int count, int max_receive_message_length);
 /// Registers a unary method whose request payload arrives with the call.
 void *cgrpc_server_register_unary_method(grpc_server *server, const char *method);
 

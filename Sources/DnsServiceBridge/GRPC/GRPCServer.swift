@@ -2,9 +2,12 @@ import CGRPC
 import Synchronization
 
 /// A gRPC server over gRPC core serving unary methods. Calls of unknown methods get UNIMPLEMENTED.
+/// Calls are served by one or more completion queues, each with a thread of its own; gRPC core hands each new call
+/// to one of them, so the work of reading, parsing and answering calls spreads over that many cores.
 public final class GRPCServer: @unchecked Sendable {
     /// Serves one call: `request` is the request message (nil when the client sent none). The handler must
-    /// eventually reply through the responder; it runs on the completion-queue thread, so it must not block.
+    /// eventually reply through the responder; it runs on a completion-queue thread (`responder.queueIndex` says
+    /// which), so it must not block.
     public typealias UnaryHandler = @Sendable (_ request: [UInt8]?, _ responder: GRPCServerResponder) -> Void
 
     private struct Method: @unchecked Sendable {
@@ -13,9 +16,9 @@ public final class GRPCServer: @unchecked Sendable {
         let handler: UnaryHandler
     }
 
-    // The server and its queue are thread-safe in gRPC core; `started`/`stopping` guard the lifecycle.
+    // The server and its queues are thread-safe in gRPC core; `started`/`stopping` guard the lifecycle.
     private let server: OpaquePointer
-    private let queue: CompletionQueue
+    private let queues: [CompletionQueue]
     private let methods: [Method]
     private let pendingRequestsPerMethod: Int
     private let started = Atomic<Bool>(false)
@@ -27,16 +30,22 @@ public final class GRPCServer: @unchecked Sendable {
     ///   - methods: full method names (`/package.Service/Method`) and their handlers.
     ///   - maxReceiveMessageLength: gRPC's own limit; keep it above what handlers reject themselves so the
     ///     client gets the handler's clearer status.
-    ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us.
-    ///   - afterEachBatch: runs on the completion-queue thread after each run of calls and completions that
-    ///     arrived together, so handlers can gather work and hand it to an event loop once per batch; what it
-    ///     returns bounds the thread's next wait (see `CompletionQueue.AfterBatch`).
+    ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us (per queue).
+    ///   - queues: completion queues, each with its own thread (at least 1).
+    ///   - afterEachBatch: runs on a completion-queue thread (its index given) after each run of calls and
+    ///     completions that arrived together, so handlers can gather work and hand it to an event loop once per
+    ///     batch; what it returns bounds that thread's next wait (see `CompletionQueue.AfterBatch`).
     public init(methods: [String: UnaryHandler], maxReceiveMessageLength: Int = 256 * 1024,
-                pendingRequestsPerMethod: Int = 256,
-                afterEachBatch: (@Sendable (_ queueEnding: Bool) -> Duration?)? = nil) {
+                pendingRequestsPerMethod: Int = 256, queues: Int = 1,
+                afterEachBatch: (@Sendable (_ queueIndex: Int, _ queueEnding: Bool) -> Duration?)? = nil) {
         GRPCLibrary.retain()
-        queue = CompletionQueue(name: "grpc-server-cq", afterBatch: afterEachBatch)
-        server = cgrpc_server_create(queue.pointer, Int32(maxReceiveMessageLength))
+        self.queues = (0..<max(1, queues)).map { index in
+            // Linux keeps 15 bytes of a thread's name and refuses a longer one.
+            CompletionQueue(name: "grpc-srv-cq-\(index)",
+                            afterBatch: afterEachBatch.map { after in { ending in after(index, ending) } })
+        }
+        let pointers: [OpaquePointer?] = self.queues.map(\.pointer)
+        server = cgrpc_server_create(pointers, Int32(pointers.count), Int32(maxReceiveMessageLength))
         let server = self.server
         self.methods = methods.sorted { $0.key < $1.key }.compactMap { name, handler in
             guard let registration = cgrpc_server_register_unary_method(server, name) else { return nil }
@@ -70,41 +79,44 @@ public final class GRPCServer: @unchecked Sendable {
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         grpc_server_start(server)
-        for method in methods {
-            for _ in 0..<pendingRequestsPerMethod { requestCall(of: method) }
+        for queue in queues.indices {
+            for method in methods {
+                for _ in 0..<pendingRequestsPerMethod { requestCall(of: method, on: queue) }
+            }
+            for _ in 0..<8 { requestUnknownMethodCall(on: queue) }
         }
-        for _ in 0..<8 { requestUnknownMethodCall() }
     }
 
-    private func requestCall(of method: Method) {
+    /// Asks gRPC core for the next call of `method` on queue `index`; once it came, asks for another there.
+    private func requestCall(of method: Method, on index: Int) {
         guard !stopping.load(ordering: .acquiring), let call = try? ServerCallHandle() else { return }
         let tag = CompletionTag.make { [self] success in
             guard success else { return }
-            requestCall(of: method)
-            serve(call) { responder in method.handler(call.payload, responder) }
+            requestCall(of: method, on: index)
+            serve(call, on: index) { responder in method.handler(call.payload, responder) }
         }
         let error = cgrpc_server_call_request_registered(call.pointer, server, method.registration,
-                                                         queue.pointer, tag)
+                                                         queues[index].pointer, tag)
         if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
     }
 
-    private func requestUnknownMethodCall() {
+    private func requestUnknownMethodCall(on index: Int) {
         guard !stopping.load(ordering: .acquiring), let call = try? ServerCallHandle() else { return }
         let tag = CompletionTag.make { [self] success in
             guard success else { return }
-            requestUnknownMethodCall()
-            serve(call) { responder in
+            requestUnknownMethodCall(on: index)
+            serve(call, on: index) { responder in
                 responder.fail(.unimplemented, "unknown method \(call.method); this server implements "
                     + methods.map(\.name).joined(separator: ", "))
             }
         }
-        let error = cgrpc_server_call_request_unregistered(call.pointer, server, queue.pointer, tag)
+        let error = cgrpc_server_call_request_unregistered(call.pointer, server, queues[index].pointer, tag)
         if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
     }
 
-    private func serve(_ call: ServerCallHandle, _ body: (GRPCServerResponder) -> Void) {
+    private func serve(_ call: ServerCallHandle, on index: Int, _ body: (GRPCServerResponder) -> Void) {
         inFlight.add(1, ordering: .relaxed)
-        body(GRPCServerResponder(call: call, gate: gate, queue: queue) { [self] in
+        body(GRPCServerResponder(call: call, gate: gate, queue: queues[index], queueIndex: index) { [self] in
             inFlight.subtract(1, ordering: .relaxed)
         })
     }
@@ -116,7 +128,7 @@ public final class GRPCServer: @unchecked Sendable {
               !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let done = ShutdownFlag()
         let tag = CompletionTag.make { _ in done.set() }
-        grpc_server_shutdown_and_notify(server, queue.pointer, tag)
+        grpc_server_shutdown_and_notify(server, queues[0].pointer, tag)
         if await !done.wait(upTo: gracePeriod) {
             grpc_server_cancel_all_calls(server)
             // Cancelled calls complete promptly; the bound only keeps a wedged core from hanging the exit.
@@ -124,7 +136,7 @@ public final class GRPCServer: @unchecked Sendable {
         }
         gate.close()
         grpc_server_destroy(server)
-        queue.shutdownAndWait()
+        queues.forEach { $0.shutdownAndWait() }
         GRPCLibrary.release()
     }
 }

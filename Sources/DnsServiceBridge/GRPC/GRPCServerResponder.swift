@@ -7,13 +7,17 @@ public final class GRPCServerResponder: Sendable {
     private let call: ServerCallHandle
     private let gate: QueueGate
     private let queue: CompletionQueue
+    /// Which of the server's completion queues serves this call (its handler runs on that queue's thread).
+    public let queueIndex: Int
     private let replied = Atomic<Bool>(false)
     private let onFinished: @Sendable () -> Void
 
-    init(call: ServerCallHandle, gate: QueueGate, queue: CompletionQueue, onFinished: @escaping @Sendable () -> Void) {
+    init(call: ServerCallHandle, gate: QueueGate, queue: CompletionQueue, queueIndex: Int,
+         onFinished: @escaping @Sendable () -> Void) {
         self.call = call
         self.gate = gate
         self.queue = queue
+        self.queueIndex = queueIndex
         self.onFinished = onFinished
     }
 

@@ -4,7 +4,7 @@ import NIOCore
 /// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
 public final class GRPCListener: Sendable {
     private let server: GRPCServer
-    private let relay: QueueThreadRelay?
+    private let relays: [QueueThreadRelay]
     /// The bound `HOST:PORT` addresses, with the actual ports.
     public let boundAddresses: [String]
 
@@ -13,18 +13,19 @@ public final class GRPCListener: Sendable {
     public convenience init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
                             group: any EventLoopGroup, logger: Logger,
                             isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
-        try self.init(addresses: addresses, handler: handler, relay: nil, group: group, logger: logger,
+        try self.init(addresses: addresses, handler: handler, relays: [], group: group, logger: logger,
                       isServing: isServing)
     }
 
-    /// The same, with `relay` (when the block only forwards over `multiplex_udp`) taking the queries the engine
-    /// would, on the completion-queue thread, with no event loop between.
+    /// The same, with `relays` (when the block only forwards over `multiplex_udp`) taking the queries the engine
+    /// would, each on its own completion-queue thread, with no event loop between. The server has a completion queue
+    /// per relay, or else per event loop.
     init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
-         relay: QueueThreadRelay?, group: any EventLoopGroup, logger: Logger,
+         relays: [QueueThreadRelay], group: any EventLoopGroup, logger: Logger,
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let counters = ListenerCounters.shared
         let handoff = EventLoopHandoff()
-        self.relay = relay
+        self.relays = relays
         server = GRPCServer(methods: [
             DnsServiceMethod.query: { request, responder in
                 let query: DNSMessage
@@ -38,12 +39,12 @@ public final class GRPCListener: Sendable {
                     return
                 }
                 let peer = responder.peer
-                if let relay {
+                if !relays.isEmpty {
                     let call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
                         BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                         responder.reply(DnsPacketCodec.encode(reply.bytes))
                     }, onQueueThread: responder.onQueueThread)
-                    relay.forward(query, call: call)
+                    relays[responder.queueIndex].forward(query, call: call)
                     return
                 }
                 let loop = group.any()
@@ -61,15 +62,15 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], afterEachBatch: { queueEnding in
+        ], queues: relays.isEmpty ? group.loopCount : relays.count, afterEachBatch: { queue, queueEnding in
             handoff.flush()
-            return relay?.turn(queueEnding: queueEnding)
+            return relays.isEmpty ? nil : relays[queue].turn(queueEnding: queueEnding)
         })
         var bound: [String] = []
         for (address, security) in addresses {
             let port: Int
             do { port = try server.listen(on: address, security: security) } catch {
-                relay?.stop()
+                relays.forEach { $0.stop() }
                 throw error
             }
             bound.append(Self.replacingPort(of: address, with: port))

@@ -12,6 +12,20 @@ final class QueueThreadRelay: @unchecked Sendable {
     private let worker: UDPRelayWorker
     private let doorbell: RelayDoorbell
 
+    /// One relay for each completion queue of the listener's server, as many as event loops (`plan.threads`); none
+    /// when any cannot be had (the listener then hands its calls to the engine).
+    static func forEachQueue(_ plan: UDPRelayPlan) -> [QueueThreadRelay] {
+        var relays: [QueueThreadRelay] = []
+        for _ in 0..<plan.threads {
+            guard let relay = QueueThreadRelay(plan: plan) else {
+                relays.forEach { $0.stop() }
+                return []
+            }
+            relays.append(relay)
+        }
+        return relays
+    }
+
     /// nil when the relay's buffers or the doorbell's eventfd cannot be had.
     init?(plan: UDPRelayPlan) {
         guard let worker = UDPRelayWorker(plan: plan, listener: nil), let doorbell = RelayDoorbell() else { return nil }

@@ -52,7 +52,7 @@ struct UDPRelayPlan: Sendable {
     }
 
     /// Relay threads: one per event loop, as NIO has a UDP channel per loop.
-    var threads: Int { max(1, Array(group.makeIterator()).count) }
+    var threads: Int { group.loopCount }
 
     /// Whether the relay forwards `name` itself (inside the block's zone and the set's `FROM`, not `except`).
     func forwards(_ name: DNSName) -> Bool {

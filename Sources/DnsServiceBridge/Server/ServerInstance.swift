@@ -120,15 +120,15 @@ public final class ServerInstance: Sendable {
                             throw StartupError(at: location, "\(error)")
                         }
                     }
-                    let relay = relayPlan.flatMap { QueueThreadRelay(plan: $0) }
-                    if relay != nil {
+                    let relays = relayPlan.map(QueueThreadRelay.forEachQueue) ?? []
+                    if !relays.isEmpty {
                         logger.info("gRPC queries are forwarded by the datagram relay (one forward set, multiplex_udp)",
                                     metadata: ["listener": "\(key)"])
                     }
                     let listener: GRPCListener
                     do {
                         listener = try GRPCListener(addresses: [(key.grpcAddress, security)], handler: router,
-                                                    relay: relay, group: group, logger: logger,
+                                                    relays: relays, group: group, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)
