@@ -176,6 +176,8 @@ grpc://example.org:{p['grpc']} {{
     assert m.value("dnsgrpcd_listener_dropped_total", reason="malformed_udp") == 1
     assert m.value("dnsgrpcd_upstream_pooled_connections", to=knot.addr) >= 1
     assert m.value("dnsgrpcd_upstream_healthy", to=knot.addr) == 1
+    assert {"server": grpc_server} in m.labelsets("dnsgrpcd_grpc_calls_in_service")
+    assert m.value("dnsgrpcd_grpc_calls_in_service", server=grpc_server) == 0  # all answered
     assert m.value("dnsgrpcd_upstream_mismatched_replies_total", to=knot.addr) == 0
     assert "dnsgrpcd_tls_handshake_failures" in m.families
     # Histograms use CoreDNS's buckets (0.25ms doubling).

@@ -21,10 +21,19 @@ public final class GRPCServer: @unchecked Sendable {
     private let queues: [CompletionQueue]
     private let methods: [Method]
     private let pendingRequestsPerMethod: Int
+    private let maxCallsInService: Int
     private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
-    private let inFlight = Atomic<Int>(0)
+    private let service = Mutex(Service())
     private let gate = QueueGate()
+
+    /// Calls being served, requests for calls outstanding in gRPC core, and the requests not renewed because
+    /// calls and outstanding requests together reached `maxCallsInService`.
+    private struct Service {
+        var calls = 0
+        var outstanding = 0
+        var deferredRequests: [(method: Method, queue: Int)] = []
+    }
 
     /// - Parameters:
     ///   - methods: full method names (`/package.Service/Method`) and their handlers.
@@ -32,11 +41,15 @@ public final class GRPCServer: @unchecked Sendable {
     ///     client gets the handler's clearer status.
     ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us (per queue).
     ///   - queues: completion queues, each with its own thread (at least 1).
+    ///   - maxCallsInService: how many calls may be served at once (counting the requests gRPC core holds for
+    ///     calls to come; at least one per queue and method). Past it gRPC core keeps further calls waiting (they
+    ///     are not refused) until one finishes: the work and memory of calls in service stay bounded however many
+    ///     streams clients open.
     ///   - afterEachBatch: runs on a completion-queue thread (its index given) after each run of calls and
     ///     completions that arrived together, so handlers can gather work and hand it to an event loop once per
     ///     batch; what it returns bounds that thread's next wait (see `CompletionQueue.AfterBatch`).
     public init(methods: [String: UnaryHandler], maxReceiveMessageLength: Int = 256 * 1024,
-                pendingRequestsPerMethod: Int = 256, queues: Int = 1,
+                pendingRequestsPerMethod: Int = 256, queues: Int = 1, maxCallsInService: Int = .max,
                 afterEachBatch: (@Sendable (_ queueIndex: Int, _ queueEnding: Bool) -> Duration?)? = nil) {
         GRPCLibrary.retain()
         self.queues = (0..<max(1, queues)).map { index in
@@ -52,10 +65,11 @@ public final class GRPCServer: @unchecked Sendable {
             return Method(name: name, registration: registration, handler: handler)
         }
         self.pendingRequestsPerMethod = max(1, pendingRequestsPerMethod)
+        self.maxCallsInService = max(1, maxCallsInService)
     }
 
     /// Calls that arrived and have not finished their reply yet.
-    public var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    public var callsInFlight: Int { service.withLock { $0.calls } }
 
     /// Listens on `address` (`HOST:PORT`, port 0 for any); returns the bound port.
     @discardableResult
@@ -79,25 +93,45 @@ public final class GRPCServer: @unchecked Sendable {
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         grpc_server_start(server)
+        let perMethod = max(1, min(pendingRequestsPerMethod, maxCallsInService / max(1, queues.count * methods.count)))
+        service.withLock { $0.outstanding = perMethod * queues.count * methods.count }
         for queue in queues.indices {
             for method in methods {
-                for _ in 0..<pendingRequestsPerMethod { requestCall(of: method, on: queue) }
+                for _ in 0..<perMethod { requestCall(of: method, on: queue) }
             }
             for _ in 0..<8 { requestUnknownMethodCall(on: queue) }
         }
     }
 
-    /// Asks gRPC core for the next call of `method` on queue `index`; once it came, asks for another there.
+    /// Asks gRPC core for the next call of `method` on queue `index` (already counted as outstanding); once it
+    /// came, asks for another there, or, with `maxCallsInService` reached, once a call finishes.
     private func requestCall(of method: Method, on index: Int) {
-        guard !stopping.load(ordering: .acquiring), let call = try? ServerCallHandle() else { return }
+        guard !stopping.load(ordering: .acquiring), let call = try? ServerCallHandle() else {
+            service.withLock { $0.outstanding -= 1 }
+            return
+        }
         let tag = CompletionTag.make { [self] success in
+            let renew = service.withLock { service -> Bool in
+                service.outstanding -= 1
+                guard success else { return false }
+                service.calls += 1
+                guard service.calls + service.outstanding < maxCallsInService else {
+                    service.deferredRequests.append((method, index))
+                    return false
+                }
+                service.outstanding += 1
+                return true
+            }
             guard success else { return }
-            requestCall(of: method, on: index)
+            if renew { requestCall(of: method, on: index) }
             serve(call, on: index) { responder in method.handler(call.payload, responder) }
         }
         let error = cgrpc_server_call_request_registered(call.pointer, server, method.registration,
                                                          queues[index].pointer, tag)
-        if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
+        if error != GRPC_CALL_OK {
+            CompletionTag.discard(tag)
+            service.withLock { $0.outstanding -= 1 }
+        }
     }
 
     private func requestUnknownMethodCall(on index: Int) {
@@ -105,6 +139,7 @@ public final class GRPCServer: @unchecked Sendable {
         let tag = CompletionTag.make { [self] success in
             guard success else { return }
             requestUnknownMethodCall(on: index)
+            service.withLock { $0.calls += 1 }
             serve(call, on: index) { responder in
                 responder.fail(.unimplemented, "unknown method \(call.method); this server implements "
                     + methods.map(\.name).joined(separator: ", "))
@@ -114,10 +149,17 @@ public final class GRPCServer: @unchecked Sendable {
         if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
     }
 
+    /// Serves a call already counted in `service`; when it finishes, renews a request that waited for that.
     private func serve(_ call: ServerCallHandle, on index: Int, _ body: (GRPCServerResponder) -> Void) {
-        inFlight.add(1, ordering: .relaxed)
         body(GRPCServerResponder(call: call, gate: gate, queue: queues[index], queueIndex: index) { [self] in
-            inFlight.subtract(1, ordering: .relaxed)
+            let deferred = service.withLock { service -> (method: Method, queue: Int)? in
+                service.calls -= 1
+                guard service.calls + service.outstanding < maxCallsInService,
+                      let deferred = service.deferredRequests.popLast() else { return nil }
+                service.outstanding += 1
+                return deferred
+            }
+            if let deferred { requestCall(of: deferred.method, on: deferred.queue) }
         })
     }
 

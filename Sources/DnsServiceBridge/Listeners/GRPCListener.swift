@@ -3,6 +3,11 @@ import NIOCore
 
 /// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
 public final class GRPCListener: Sendable {
+    /// Calls served at once at most; more wait in gRPC core until one finishes (see `GRPCServer`). Beyond what an
+    /// upstream set needs in flight (queries a second times the round trip: 4,096 is 80,000 a second at 50 ms), a
+    /// call in service costs an upstream socket and about 10 KiB more than one waiting in gRPC core.
+    public static let maxCallsInService = 4096
+
     private let server: GRPCServer
     private let relays: [QueueThreadRelay]
     /// The bound `HOST:PORT` addresses, with the actual ports.
@@ -62,10 +67,11 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], queues: relays.isEmpty ? group.loopCount : relays.count, afterEachBatch: { queue, queueEnding in
+        ], queues: relays.isEmpty ? group.loopCount : relays.count, maxCallsInService: Self.maxCallsInService) {
+            queue, queueEnding in
             handoff.flush()
             return relays.isEmpty ? nil : relays[queue].turn(queueEnding: queueEnding)
-        })
+        }
         var bound: [String] = []
         for (address, security) in addresses {
             let port: Int

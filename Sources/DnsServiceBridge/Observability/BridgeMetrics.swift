@@ -59,6 +59,14 @@ enum BridgeMetrics {
         }
     }
 
+    /// Sets the gauge of calls each gRPC listener serves now (at most `GRPCListener.maxCallsInService`).
+    static func collectGRPCListeners(_ listeners: [(server: String, listener: GRPCListener)]) {
+        for (server, listener) in listeners {
+            Gauge(label: "dnsgrpcd_grpc_calls_in_service", dimensions: [("server", server)])
+                .record(listener.callsInFlight)
+        }
+    }
+
     /// Counts a gRPC status our listener returned (OK included).
     static func grpcStatusReturned(_ code: String, method: String) {
         // One handle per (method, code), made once: asking the factory on every call was a lock and a label

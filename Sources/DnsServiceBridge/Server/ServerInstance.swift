@@ -16,8 +16,10 @@ public final class ServerInstance: Sendable {
     /// What is listening, for logs: `dns://127.0.0.1:5353`, `grpc://[::]:443`.
     public let listening: [String]
 
-    private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], forwarders: [Forwarder],
-                 inFlight: InFlightQueries, logger: Logger, plugins: [any QueryPlugin], listening: [String]) {
+    /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
+    private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], grpcServers: [String],
+                 forwarders: [Forwarder], inFlight: InFlightQueries, logger: Logger, plugins: [any QueryPlugin],
+                 listening: [String]) {
         self.dnsListeners = dnsListeners
         self.grpcListeners = grpcListeners
         self.forwarders = forwarders
@@ -25,9 +27,11 @@ public final class ServerInstance: Sendable {
         self.logger = logger
         self.plugins = plugins
         self.listening = listening
+        let labelled = Array(zip(grpcServers, grpcListeners))
         collector = MetricsCollectors.shared.add {
             BridgeMetrics.collectListenerCounters()
             BridgeMetrics.collectUpstreams(forwarders)
+            BridgeMetrics.collectGRPCListeners(labelled)
         }
     }
 
@@ -85,6 +89,7 @@ public final class ServerInstance: Sendable {
 
         var dnsListeners: [DNSListener] = []
         var grpcListeners: [GRPCListener] = []
+        var grpcServers: [String] = []
         var listening: [String] = []
         do throws(StartupError) {
             for key in order {
@@ -137,6 +142,7 @@ public final class ServerInstance: Sendable {
                     state?.listening()
                     listener.start()
                     grpcListeners.append(listener)
+                    grpcServers.append(key.metricsLabel)
                 }
                 listening.append(key.description + (tls != nil && key.scheme == .grpc ? " (TLS)" : ""))
             }
@@ -153,8 +159,9 @@ public final class ServerInstance: Sendable {
                 for set in forwarder.sets { set.upstreams.forEach { $0.probeUntilAnswered() } }
             }
         }
-        return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, forwarders: forwarders,
-                              inFlight: inFlight, logger: logger, plugins: plugins, listening: listening)
+        return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, grpcServers: grpcServers,
+                              forwarders: forwarders, inFlight: inFlight, logger: logger, plugins: plugins,
+                              listening: listening)
     }
 
     private static func blockHandler(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,

@@ -7,8 +7,9 @@ import Testing
 @Suite struct GRPCRoundTripTests {
     private static let echo = "/test.Echo/Echo"
 
-    private func startServer(_ methods: [String: GRPCServer.UnaryHandler]) throws -> (GRPCServer, String) {
-        let server = GRPCServer(methods: methods)
+    private func startServer(_ methods: [String: GRPCServer.UnaryHandler], queues: Int = 1,
+                             maxCallsInService: Int = .max) throws -> (GRPCServer, String) {
+        let server = GRPCServer(methods: methods, queues: queues, maxCallsInService: maxCallsInService)
         let port = try server.listen(on: "127.0.0.1:0", security: .insecure)
         server.start()
         return (server, "127.0.0.1:\(port)")
@@ -28,6 +29,44 @@ import Testing
                 }
             }
             try await group.waitForAll()
+        }
+        channel.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+        #expect(server.callsInFlight == 0)
+    }
+
+    @Test func callsPastTheLimitInServiceWaitAndAreServedWhenOthersFinish() async throws {
+        let parked = Mutex<[GRPCServerResponder]>([])
+        let (server, address) = try startServer([Self.echo: { request, responder in
+            parked.withLock { $0.append(responder) }
+            _ = request
+        }], queues: 2, maxCallsInService: 3)
+        let channel = try GRPCChannel(target: address, security: .insecure)
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await channel.unaryCall(method: Self.echo, request: [UInt8(index)], timeout: .seconds(20))
+                }
+            }
+            // Three calls reach the handler; the other five wait in gRPC core, however long.
+            for _ in 0..<400 where parked.withLock({ $0.count }) < 3 { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(parked.withLock { $0.count } == 3)
+            #expect(server.callsInFlight == 3)
+            // Each reply lets one more call in, until all eight are answered.
+            var answered = 0
+            for _ in 0..<2000 where answered < 8 {
+                let ready = parked.withLock { parked in
+                    defer { parked.removeAll() }
+                    return parked
+                }
+                #expect(server.callsInFlight <= 3)
+                ready.forEach { $0.reply([7]) }
+                answered += ready.count
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(answered == 8)
+            for try await reply in group { #expect(reply == [7]) }
         }
         channel.close()
         await server.shutdown(gracePeriod: .seconds(1))
