@@ -2,8 +2,9 @@ import CGRPC
 import Synchronization
 
 /// A gRPC server over gRPC core serving unary methods. Calls of unknown methods get UNIMPLEMENTED.
-/// Calls are served by one or more completion queues, each with a thread of its own; gRPC core hands each new call
-/// to one of them, so the work of reading, parsing and answering calls spreads over that many cores.
+/// Calls are served by one or more completion queues, each with a thread of its own; gRPC core gives each client
+/// connection one of them (its calls go to another only when that one has no request left), so the work of
+/// reading, parsing and answering calls spreads over that many cores.
 public final class GRPCServer: @unchecked Sendable {
     /// Serves one call: `request` is the request message (nil when the client sent none). The handler must
     /// eventually reply through the responder; it runs on a completion-queue thread (`responder.queueIndex` says

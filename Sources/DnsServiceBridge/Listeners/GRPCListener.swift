@@ -9,7 +9,6 @@ public final class GRPCListener: Sendable {
     public static let maxCallsInService = 4096
 
     private let server: GRPCServer
-    private let relays: [QueueThreadRelay]
     /// The bound `HOST:PORT` addresses, with the actual ports.
     public let boundAddresses: [String]
 
@@ -30,7 +29,6 @@ public final class GRPCListener: Sendable {
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let counters = ListenerCounters.shared
         let handoff = EventLoopHandoff()
-        self.relays = relays
         server = GRPCServer(methods: [
             DnsServiceMethod.query: { request, responder in
                 let query: DNSMessage
