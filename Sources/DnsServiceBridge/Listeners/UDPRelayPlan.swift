@@ -51,7 +51,8 @@ struct UDPRelayPlan: Sendable {
         self.group = group
     }
 
-    /// Relay threads: one per event loop, as NIO has a UDP channel per loop.
+    /// How many relays: one per event loop, as NIO has a UDP channel per loop (a relay thread each for `dns://`, a
+    /// completion queue each for gRPC).
     var threads: Int { group.loopCount }
 
     /// Whether the relay forwards `name` itself (inside the block's zone and the set's `FROM`, not `except`).
