@@ -59,11 +59,6 @@ final class UDPRelay: Sendable {
         thread.start()
     }
 
-    /// Tells the threads to stop without waiting for them (each notices within its 20 ms wait and closes its socket).
-    func stop() {
-        control.stop()
-    }
-
     /// Stops the threads and closes the sockets (queries still waiting get no answer); waits for the threads, up to
     /// a second.
     func close() async {
