@@ -17,30 +17,25 @@ public final class Forwarder: Sendable {
 
     /// The reply for the client; this future never fails.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
-        guard let question = query.question else {
+        guard let walk = walk(query, transport: context.transport) else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.formErr))
         }
-        // One set (the usual case) needs no filtered copy, which would be an allocation per query.
-        let matching = sets.count == 1 ? (sets[0].matches(question.name) ? sets[...] : [])
-            : sets.filter { $0.matches(question.name) }[...]
-        guard !matching.isEmpty else {
-            return context.eventLoop.makeSucceededFuture(query.errorReply(.refused))
-        }
-        return forward(query, name: question.name, through: matching, context: context)
+        return ForwardAttempt.run(walk, context: context)
     }
 
-    /// The first set's reply, unless its `next`/`fallthrough` hands it to the following set (the last set's
-    /// reply always goes to the client, as in CoreDNS where `next` needs another forwarder after it).
-    private func forward(_ query: DNSMessage, name: DNSName, through sets: ArraySlice<UpstreamSet>,
-                         context: QueryContext) -> EventLoopFuture<DNSMessage> {
-        guard let set = sets.first else { return context.eventLoop.makeSucceededFuture(query.errorReply(.refused)) }
-        let rest = sets.dropFirst()
-        let reply = set.forward(query, context: context)
-        guard !rest.isEmpty else { return reply }
-        return reply.flatMap { [self] reply in
-            set.handsOn(reply, for: name) ? forward(query, name: name, through: rest, context: context)
-                : context.eventLoop.makeSucceededFuture(reply)
-        }
+    /// The walk of `query` through the sets that serve its name (REFUSED at its start when none does); nil for a
+    /// query without a question (FORMERR).
+    func walk(_ query: DNSMessage, transport: ClientTransport) -> ForwardWalk? {
+        guard let name = query.question?.name else { return nil }
+        // One set (the usual case) needs no filtered copy, which would be an allocation per query.
+        let matching = sets.count == 1 ? (sets[0].matches(name) ? sets[...] : [])
+            : sets.filter { $0.matches(name) }[...]
+        return ForwardWalk(query: query, sets: matching, transport: transport)
+    }
+
+    /// Whether some set serves `name`.
+    func serves(_ name: DNSName) -> Bool {
+        sets.contains { $0.matches(name) }
     }
 
     /// Stops health checks and closes every upstream connection.

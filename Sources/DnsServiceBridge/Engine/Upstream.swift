@@ -43,32 +43,23 @@ public final class Upstream: Sendable, LoadBalanced {
     /// Queries being exchanged with this upstream now (least_conn).
     public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
 
-    /// One exchange, counted for least_conn and metrics; a failure starts in-band health checking.
-    func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
-        -> EventLoopFuture<DNSMessage> {
-        let started = exchangeStarted()
-        // The bookkeeping rides on the transport's own future (no second future per exchange).
-        let reply = transport.exchange(query, over: proto, deadline: deadline)
-        reply.whenComplete { [self] result in exchangeEnded(result, startedAt: started) }
-        return reply
-    }
-
-    /// The bookkeeping of an exchange made elsewhere (the UDP relay's own sockets): counted in flight from now.
-    /// Returns the start time that `exchangeEnded` takes.
-    func exchangeStarted() -> NIODeadline {
+    /// Counts an exchange in flight from `now` (least_conn, metrics); returns the start that `exchangeEnded` takes.
+    /// Only `ForwardWalk` calls these, for every lane alike.
+    func exchangeStarted(now: NIODeadline = .now()) -> NIODeadline {
         inFlightCount.add(1, ordering: .relaxed)
         exchangeMetrics.requestSent()
-        return .now()
+        return now
     }
 
     /// Ends what `exchangeStarted` began: metrics, readiness, and health checking after a failure.
-    func exchangeEnded(_ result: Result<DNSMessage, any Error>, startedAt started: NIODeadline) {
+    func exchangeEnded(_ result: Result<DNSMessage, any Error>, startedAt started: NIODeadline,
+                       now: NIODeadline = .now()) {
         inFlightCount.subtract(1, ordering: .relaxed)
         reportDroppedReplies()
         switch result {
         case .success(let reply):
             if !answered.load(ordering: .relaxed) { answered.store(true, ordering: .relaxed) }
-            exchangeMetrics.responseReceived(rcode: reply.rcode, duration: .now() - started)
+            exchangeMetrics.responseReceived(rcode: reply.rcode, duration: now - started)
         case .failure(let error):
             logger.debug("exchange failed", metadata: ["upstream": "\(label)", "error": "\(error)"])
             if health.exchangeFailed() { scheduleHealthCheck(after: .zero) }

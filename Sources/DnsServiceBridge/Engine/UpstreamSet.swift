@@ -10,8 +10,8 @@ public final class UpstreamSet: Sendable {
     public let except: [DNSName]
     public let upstreams: [Upstream]
     public let options: ForwardOptions
-    private let ordering: UpstreamOrdering
-    private let metrics: ForwardMetrics
+    let ordering: UpstreamOrdering
+    let metrics: ForwardMetrics
     private let concurrent = Atomic<Int>(0)
     private let logger: Logger
 
@@ -47,39 +47,21 @@ public final class UpstreamSet: Sendable {
     /// Forwards one query and completes (on the context's loop) with the reply for the client: the upstream's
     /// answer, or SERVFAIL when every upstream failed or the deadline passed, or REFUSED over max_concurrent.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
-        let loop = context.eventLoop
-        if options.maxConcurrent > 0 {
-            let now = concurrent.add(1, ordering: .relaxed).newValue
-            if now > options.maxConcurrent {
-                concurrent.subtract(1, ordering: .relaxed)
-                metrics.maxConcurrentRejected()
-                return loop.makeSucceededFuture(query.errorReply(.refused))
-            }
+        ForwardAttempt.run(ForwardWalk(query: query, sets: [self][...], transport: context.transport),
+                           context: context)
+    }
+
+    /// Takes a `max_concurrent` slot; false when the set is full.
+    func enterConcurrent() -> Bool {
+        if concurrent.add(1, ordering: .relaxed).newValue > options.maxConcurrent {
+            concurrent.subtract(1, ordering: .relaxed)
+            return false
         }
-        let attempt = ForwardAttempt(query: query, context: context, order: ordering.order(upstreams),
-                                     deadline: .now() + options.requestTimeout, options: options,
-                                     metrics: metrics, logger: logger)
-        let reply = attempt.run()
-        guard options.maxConcurrent > 0 else { return reply }
-        reply.whenComplete { [self] _ in concurrent.subtract(1, ordering: .relaxed) }
-        return reply
+        return true
     }
 
-    /// For the UDP relay (which serves no set with `max_concurrent`, see `UDPRelayPlan`): this query's order of
-    /// upstreams by the policy, when its first is up; nil sends the query down the engine's whole walk instead
-    /// (spraying when all are down).
-    func relayOrder() -> [Upstream]? {
-        let order = ordering.order(upstreams)
-        guard let first = order.first, !first.isDown else { return nil }
-        return order
-    }
-
-    /// Goes on with a query whose exchange with `order`'s first upstream failed on the UDP relay: the rest of the
-    /// order, then that first one again, until `deadline` (the one the relay's attempt started with).
-    func forward(_ query: DNSMessage, context: QueryContext, after order: [Upstream], deadline: NIODeadline)
-        -> EventLoopFuture<DNSMessage> {
-        ForwardAttempt(query: query, context: context, order: Array(order.dropFirst() + order.prefix(1)),
-                       deadline: deadline, options: options, metrics: metrics, logger: logger).run()
+    func leaveConcurrent() {
+        concurrent.subtract(1, ordering: .relaxed)
     }
 
     func stop() {

@@ -7,15 +7,15 @@ import NIOCore
 final class RelayLane {
     /// A query waiting for its upstream's reply.
     struct Pending {
-        let query: DNSMessage
+        /// The query's walk, with this lane's upstream's exchange in flight.
+        var walk: ForwardWalk
         let client: RelayClient
-        /// The policy's order for this query; its first is this lane's upstream.
-        let order: [Upstream]
-        /// When the query arrived: the start of its metrics' duration and of its request deadline.
+        /// When the query arrived: the start of its metrics' duration.
         let received: NIODeadline
-        /// When the exchange started, for the upstream's metrics.
-        let started: NIODeadline
+        /// When this exchange gives up.
         let deadline: NIODeadline
+
+        var query: DNSMessage { walk.query }
     }
 
     /// One connected socket and the queries waiting on it.
@@ -52,18 +52,16 @@ final class RelayLane {
     var upstream: Upstream { target.upstream }
     var sockets: [Socket] { (current.map { [$0] } ?? []) + draining }
 
-    /// Queues `query` to the upstream under a fresh ID; false when no socket can be had or every ID is taken.
-    func send(_ query: DNSMessage, client: RelayClient, order: [Upstream], received: NIODeadline,
-              timeout: TimeAmount) -> Bool {
-        guard let socket = socketForQuery(now: received), let id = unusedID(on: socket) else { return false }
-        var bytes = query.bytes
+    /// Queues the walk's query to the upstream under a fresh ID; false when no socket can be had or every ID is
+    /// taken.
+    func send(_ waiting: Pending, now: NIODeadline) -> Bool {
+        guard let socket = socketForQuery(now: now), let id = unusedID(on: socket) else { return false }
+        var bytes = waiting.query.bytes
         bytes.setUInt16(id, at: 0)
         if outgoing.isFull { outgoing.flush(on: socket.socket) }
         guard outgoing.append(bytes, to: nil) else { return false }
-        let started = upstream.exchangeStarted()
         target.counters.exchanges.add(1, ordering: .relaxed)
-        socket.pending[id] = Pending(query: query, client: client, order: order, received: received,
-                                     started: started, deadline: received + timeout)
+        socket.pending[id] = waiting
         return true
     }
 

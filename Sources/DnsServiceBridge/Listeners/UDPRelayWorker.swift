@@ -24,8 +24,6 @@ final class UDPRelayWorker {
     /// Answers to gRPC calls made in this turn, sent together from the completion-queue thread at the flush.
     private var callAnswers: [(call: RelayCall, reply: DNSMessage)] = []
     private var nextSweep = NIODeadline.now()
-    private let exchangeTimeout: TimeAmount
-    private let requestTimeout: TimeAmount
 
     init?(plan: UDPRelayPlan, listener: DatagramSocket?) {
         // Queries arrive whole up to a slot; replies are read as the NIO path reads them (UDPExchangeHandler).
@@ -42,8 +40,6 @@ final class UDPRelayWorker {
         self.lanes = lanes
         self.incoming = incoming
         self.answers = answers
-        exchangeTimeout = min(plan.set.options.exchangeTimeout, plan.set.options.requestTimeout)
-        requestTimeout = plan.set.options.requestTimeout
     }
 
     /// Serves a `dns://` listener's socket on a relay thread until `control` stops it; then lets go of what is in
@@ -69,8 +65,8 @@ final class UDPRelayWorker {
     /// Past the shutdown grace: what is still waiting gets no answer, but is no longer counted in flight.
     func abandon() {
         for lane in lanes {
-            for _ in lane.closeAll() {
-                lane.upstream.exchangeAbandoned()
+            for var waiting in lane.closeAll() {
+                waiting.walk.abandon()
                 plan.inFlight.leave()
             }
         }
@@ -138,14 +134,31 @@ final class UDPRelayWorker {
 
     /// Sends `query` on (with the next flush or `turn()`), or hands it to the engine when the relay does not take it.
     func forward(_ query: DNSMessage, from client: RelayClient) {
-        guard let name = query.question?.name, plan.forwards(name), let order = plan.set.relayOrder(),
-              let lane = lanes.first(where: { $0.upstream === order[0] }) else {
-            return handOver(query, from: client)
-        }
+        guard let name = query.question?.name, plan.forwards(name) else { return handOver(query, from: client) }
         guard plan.inFlight.enter() else { return handOver(query, from: client) }  // draining: the gate refuses
-        guard lane.send(query, client: client, order: order, received: .now(), timeout: exchangeTimeout) else {
-            plan.inFlight.leave()
-            return handOver(query, from: client)
+        let now = NIODeadline.now()
+        var walk = ForwardWalk(query: query, sets: [plan.set][...], transport: client.transport)
+        let first = walk.start(now: now)
+        drive(walk, first, for: client, received: now)
+    }
+
+    /// Does what the walk's `step` says: a UDP exchange on this thread's lane to that upstream, or the answer; a
+    /// step the relay has no lane for (TCP, an upstream it does not serve) goes on in the engine.
+    private func drive(_ walk: ForwardWalk, _ step: ForwardWalk.Step, for client: RelayClient, received: NIODeadline) {
+        var (walk, step) = (walk, step)
+        while true {
+            switch step {
+            case .answer(let reply):
+                return finish(walk.query, with: reply, for: client, received: received)
+            case .exchange(let upstream, .udp, let deadline):
+                guard let lane = lanes.first(where: { $0.upstream === upstream }) else { fallthrough }
+                let waiting = RelayLane.Pending(walk: walk, client: client, received: received, deadline: deadline)
+                if lane.send(waiting, now: .now()) { return }
+                step = walk.failed(ExchangeError.connectionFailed(upstream: upstream.label,
+                                                                  reason: "no socket or ID free"))
+            case .exchange:
+                return continueInEngine(walk, step, for: client, received: received)
+            }
         }
     }
 
@@ -207,54 +220,46 @@ final class UDPRelayWorker {
             reply = parsed
         }
         _ = lane.take(id, on: socket, now: .now())
-        lane.upstream.exchangeEnded(.success(reply), startedAt: waiting.started)
-        if reply.header.isTruncated && (plan.set.options.preferUDP || !waiting.client.isSizeLimited) {
-            // The engine fetches a truncated answer over TCP for a gRPC client, or under prefer_udp; it takes the
-            // query from the start.
-            let set = plan.set
-            return continueInEngine(waiting) { context in set.forward(waiting.query, context: context) }
-        }
-        finish(waiting, with: reply)
+        var walk = waiting.walk
+        let next = walk.replied(reply)
+        drive(walk, next, for: waiting.client, received: waiting.received)
     }
 
     private func failed(_ waiting: RelayLane.Pending, on lane: RelayLane, _ error: ExchangeError) {
-        lane.upstream.exchangeEnded(.failure(error), startedAt: waiting.started)
-        continueInEngine(waiting) { [plan, requestTimeout] context in
-            plan.set.forward(waiting.query, context: context, after: waiting.order,
-                             deadline: waiting.received + requestTimeout)
-        }
+        var walk = waiting.walk
+        let next = walk.failed(error)
+        drive(walk, next, for: waiting.client, received: waiting.received)
     }
 
-    /// Hands a query the relay began to the engine's walk on an event loop; the answer goes where the relay's would.
-    private func continueInEngine(_ waiting: RelayLane.Pending,
-                                  _ forward: @escaping @Sendable (QueryContext) -> EventLoopFuture<DNSMessage>) {
+    /// Goes on with a walk the relay began in the engine, on an event loop; the answer goes where the relay's would.
+    private func continueInEngine(_ walk: ForwardWalk, _ step: ForwardWalk.Step, for client: RelayClient,
+                                  received: NIODeadline) {
         let loop = plan.group.next()
-        let (plan, deliver) = (plan, delivery(for: waiting.query, to: waiting.client))
+        let (plan, deliver) = (plan, delivery(for: walk.query, to: client))
         loop.execute {
-            forward(Self.context(for: waiting.client, on: loop)).whenComplete { result in
-                let reply = (try? result.get()) ?? waiting.query.errorReply(.servFail)
+            ForwardAttempt.resume(walk, at: step, context: Self.context(for: client, on: loop)).whenSuccess { reply in
                 deliver(reply)
-                Self.record(waiting, reply, in: plan)
+                Self.record(walk.query, reply, for: client, received: received, in: plan)
                 plan.inFlight.leave()
             }
         }
     }
 
-    private func finish(_ waiting: RelayLane.Pending, with reply: DNSMessage) {
-        switch waiting.client {
+    private func finish(_ query: DNSMessage, with reply: DNSMessage, for client: RelayClient, received: NIODeadline) {
+        switch client {
         case .datagram(let peer):
-            send(reply.truncated(toFit: waiting.query.maxUDPResponseSize).bytes, to: peer)
+            send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: peer)
         case .call(let call):
             callAnswers.append((call, reply))
         }
-        Self.record(waiting, reply, in: plan)
+        Self.record(query, reply, for: client, received: received, in: plan)
         plan.inFlight.leave()
     }
 
-    private static func record(_ waiting: RelayLane.Pending, _ reply: DNSMessage, in plan: UDPRelayPlan) {
-        plan.metrics.record(zone: plan.zoneLabel, query: waiting.query, reply: reply,
-                            transport: waiting.client.transport, isIPv6: waiting.client.isIPv6,
-                            duration: .now() - waiting.received)
+    private static func record(_ query: DNSMessage, _ reply: DNSMessage, for client: RelayClient,
+                               received: NIODeadline, in plan: UDPRelayPlan) {
+        plan.metrics.record(zone: plan.zoneLabel, query: query, reply: reply, transport: client.transport,
+                            isIPv6: client.isIPv6, duration: .now() - received)
     }
 
     /// How an answer made off this thread reaches `client`: a single datagram, or the call's responder.

@@ -40,8 +40,10 @@ import Testing
 
         func send(_ id: UInt16, at now: NIODeadline, timeout: TimeAmount = .seconds(2)) throws -> Bool {
             let query = DNSMessage.query(name: try DNSName("q\(id).example.org."), type: .a, id: id)
-            return lane.send(query, client: .datagram(DatagramPeer()), order: set.upstreams, received: now,
-                             timeout: timeout)
+            var walk = ForwardWalk(query: query, sets: [set][...], transport: .udp)
+            _ = walk.start(now: now)  // counts the exchange in flight with the set's only upstream
+            return lane.send(RelayLane.Pending(walk: walk, client: .datagram(DatagramPeer()), received: now,
+                                               deadline: now + timeout), now: now)
         }
 
         /// What reached the upstream: the IDs, in order.
