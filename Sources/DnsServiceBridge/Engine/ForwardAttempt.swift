@@ -3,41 +3,41 @@ import NIOCore
 /// Drives a `ForwardWalk` over upstream transports that answer with futures (stream lanes, gRPC, scripted
 /// exchangers), on the client's event loop: every step of the walk runs there, one after the other.
 final class ForwardAttempt: Sendable {
+    /// The walk as it ended (it says why it failed, if it did) and the reply for the client.
+    typealias Outcome = (walk: ForwardWalk, reply: DNSMessage)
+
     private let loop: any EventLoop
-    private let failure: QueryFailureNote?
     private let walk: NIOLoopBoundBox<ForwardWalk>
 
-    private init(_ walk: ForwardWalk, context: QueryContext) {
-        loop = context.eventLoop
-        failure = context.failure
-        self.walk = .makeBoxSendingValue(walk, eventLoop: context.eventLoop)
+    private init(_ walk: ForwardWalk, on loop: any EventLoop) {
+        self.loop = loop
+        self.walk = .makeBoxSendingValue(walk, eventLoop: loop)
     }
 
-    /// The reply for the client once the walk is over; the future never fails.
-    static func run(_ walk: ForwardWalk, context: QueryContext) -> EventLoopFuture<DNSMessage> {
+    /// The walk from its start until it is over; the future never fails.
+    static func run(_ walk: ForwardWalk, context: QueryContext) -> EventLoopFuture<Outcome> {
         var walk = walk
         let first = walk.start()
-        return resume(walk, at: first, context: context)
+        return resume(walk, at: first, on: context.eventLoop)
     }
 
-    /// Goes on with `walk` from `step` (a walk a worker began); the reply once it is over.
-    static func resume(_ walk: ForwardWalk, at step: ForwardWalk.Step, context: QueryContext)
-        -> EventLoopFuture<DNSMessage> {
-        let promise = context.eventLoop.makePromise(of: DNSMessage.self)
-        let attempt = ForwardAttempt(walk, context: context)
-        if context.eventLoop.inEventLoop {
+    /// Goes on with `walk` from `step` (a walk a worker began) on `loop` until it is over.
+    static func resume(_ walk: ForwardWalk, at step: ForwardWalk.Step, on loop: any EventLoop)
+        -> EventLoopFuture<Outcome> {
+        let promise = loop.makePromise(of: Outcome.self)
+        let attempt = ForwardAttempt(walk, on: loop)
+        if loop.inEventLoop {
             attempt.take(step, promise: promise)
         } else {
-            context.eventLoop.execute { attempt.take(step, promise: promise) }
+            loop.execute { attempt.take(step, promise: promise) }
         }
         return promise.futureResult
     }
 
-    private func take(_ step: ForwardWalk.Step, promise: EventLoopPromise<DNSMessage>) {
+    private func take(_ step: ForwardWalk.Step, promise: EventLoopPromise<Outcome>) {
         switch step {
         case .answer(let reply):
-            if let reason = walk.value.failure { failure?.record(reason) }
-            promise.succeed(reply)
+            promise.succeed((walk.value, reply))
         case .exchange(let upstream, let proto, let deadline):
             upstream.transport.exchange(walk.value.query, over: proto, deadline: deadline)
                 .hop(to: loop).assumeIsolated().whenComplete { [self] result in

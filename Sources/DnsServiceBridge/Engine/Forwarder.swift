@@ -20,7 +20,7 @@ public final class Forwarder: Sendable {
         guard let walk = walk(query, transport: context.transport) else {
             return context.eventLoop.makeSucceededFuture(query.errorReply(.formErr))
         }
-        return ForwardAttempt.run(walk, context: context)
+        return ForwardAttempt.run(walk, context: context).map(\.reply)
     }
 
     /// The walk of `query` through the sets that serve its name (REFUSED at its start when none does); nil for a

@@ -48,7 +48,7 @@ public final class UpstreamSet: Sendable {
     /// answer, or SERVFAIL when every upstream failed or the deadline passed, or REFUSED over max_concurrent.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
         ForwardAttempt.run(ForwardWalk(query: query, sets: [self][...], transport: context.transport),
-                           context: context)
+                           context: context).map(\.reply)
     }
 
     /// Takes a `max_concurrent` slot; false when the set is full.

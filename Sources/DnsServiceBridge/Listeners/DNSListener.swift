@@ -103,7 +103,7 @@ public final class DNSListener: Sendable {
                           metadata: ["listener": "\(host):\(port)"])
             return nil
         }
-        logger.info("UDP is served by the datagram relay (one forward set on multiplex_udp)",
+        logger.info("UDP is served by the datagram relay",
                     metadata: ["listener": "\(host):\(relay.boundAddresses.first?.port ?? port)",
                                "threads": "\(relay.boundAddresses.count)"])
         return relay

@@ -23,13 +23,11 @@ extension RelayClient {
         }
     }
 
-    /// UDP clients take what fits their size (and retry over TCP on TC themselves); gRPC clients take any size.
-    var isSizeLimited: Bool { transport.isSizeLimited }
-
-    var isIPv6: Bool {
+    /// The client as the engine's steps see it.
+    var asker: QueryClient {
         switch self {
-        case .datagram(let peer): peer.isIPv6
-        case .call(let call): call.peer?.hasPrefix("ipv6:") == true
+        case .datagram(let peer): QueryClient(transport: .udp, datagram: peer)
+        case .call(let call): QueryClient(transport: .grpc, peer: call.peer)
         }
     }
 }

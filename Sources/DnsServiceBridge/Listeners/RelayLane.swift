@@ -7,15 +7,14 @@ import NIOCore
 final class RelayLane {
     /// A query waiting for its upstream's reply.
     struct Pending {
-        /// The query's walk, with this lane's upstream's exchange in flight.
-        var walk: ForwardWalk
+        /// The query, with its walk's exchange with this lane's upstream in flight.
+        let forwarded: ListenerEngine.Forwarded
+        /// Where the reply goes.
         let client: RelayClient
-        /// When the query arrived: the start of its metrics' duration.
-        let received: NIODeadline
         /// When this exchange gives up.
         let deadline: NIODeadline
 
-        var query: DNSMessage { walk.query }
+        var query: DNSMessage { forwarded.query }
     }
 
     /// One connected socket and the queries waiting on it.

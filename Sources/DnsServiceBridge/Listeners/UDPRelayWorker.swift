@@ -56,8 +56,9 @@ final class UDPRelayWorker {
             for (index, entry) in watched.enumerated() where index + 1 < ready.count && ready[index + 1] {
                 readReplies(on: entry.socket, of: entry.lane)
             }
-            flushAll()
+            // The sweep's answers (SERVFAIL after the last timeout) leave with this flush, not the next turn's.
             sweepIfDue()
+            flushAll()
         }
         abandon()
     }
@@ -65,10 +66,7 @@ final class UDPRelayWorker {
     /// Past the shutdown grace: what is still waiting gets no answer, but is no longer counted in flight.
     func abandon() {
         for lane in lanes {
-            for var waiting in lane.closeAll() {
-                waiting.walk.abandon()
-                plan.inFlight.leave()
-            }
+            for waiting in lane.closeAll() { plan.engine.abandon(waiting.forwarded) }
         }
         flushAll()
     }
@@ -81,8 +79,10 @@ final class UDPRelayWorker {
         for lane in lanes {
             for socket in lane.sockets where !socket.pending.isEmpty { readReplies(on: socket, of: lane) }
         }
-        flushAll()
+        // Answers the sweep makes must leave now: with no call left waiting, the queue thread may sleep until the
+        // next call comes.
         sweepIfDue()
+        flushAll()
     }
 
     /// The sockets with exchanges waiting, for a wait on them.
@@ -132,42 +132,35 @@ final class UDPRelayWorker {
         }
     }
 
-    /// Sends `query` on (with the next flush or `turn()`), or hands it to the engine when the relay does not take it.
+    /// Decides `query` with the listener's engine: answers it, or sends it on (with the next flush or `turn()`).
     func forward(_ query: DNSMessage, from client: RelayClient) {
-        guard let name = query.question?.name, plan.forwards(name) else { return handOver(query, from: client) }
-        guard plan.inFlight.enter() else { return handOver(query, from: client) }  // draining: the gate refuses
         let now = NIODeadline.now()
-        var walk = ForwardWalk(query: query, sets: [plan.set][...], transport: client.transport)
-        let first = walk.start(now: now)
-        drive(walk, first, for: client, received: now)
-    }
-
-    /// Does what the walk's `step` says: a UDP exchange on this thread's lane to that upstream, or the answer; a
-    /// step the relay has no lane for (TCP, an upstream it does not serve) goes on in the engine.
-    private func drive(_ walk: ForwardWalk, _ step: ForwardWalk.Step, for client: RelayClient, received: NIODeadline) {
-        var (walk, step) = (walk, step)
-        while true {
-            switch step {
-            case .answer(let reply):
-                return finish(walk.query, with: reply, for: client, received: received)
-            case .exchange(let upstream, .udp, let deadline):
-                guard let lane = lanes.first(where: { $0.upstream === upstream }) else { fallthrough }
-                let waiting = RelayLane.Pending(walk: walk, client: client, received: received, deadline: deadline)
-                if lane.send(waiting, now: .now()) { return }
-                step = walk.failed(ExchangeError.connectionFailed(upstream: upstream.label,
-                                                                  reason: "no socket or ID free"))
-            case .exchange:
-                return continueInEngine(walk, step, for: client, received: received)
-            }
+        switch plan.engine.decide(query, from: client.asker, now: now) {
+        case .answer(let reply):
+            deliver(reply, to: client, for: query)
+        case .forward(var forwarded):
+            let first = forwarded.walk.start(now: now)
+            drive(forwarded, first, replyTo: client)
         }
     }
 
-    /// A query the relay does not forward itself: the listener's whole chain answers it on an event loop.
-    private func handOver(_ query: DNSMessage, from client: RelayClient) {
-        let loop = plan.group.next()
-        let (handler, deliver) = (plan.handler, delivery(for: query, to: client))
-        loop.execute {
-            handler.handle(query, context: Self.context(for: client, on: loop)).whenSuccess(deliver)
+    /// Does what the walk's `step` says: a UDP exchange on this thread's lane to that upstream, or the answer; a
+    /// step the relay has no lane for (TCP, DoT and gRPC upstreams) goes on on an event loop.
+    private func drive(_ forwarded: ListenerEngine.Forwarded, _ step: ForwardWalk.Step, replyTo client: RelayClient) {
+        var (forwarded, step) = (forwarded, step)
+        while true {
+            switch step {
+            case .answer(let reply):
+                return deliver(plan.engine.finish(forwarded, reply: reply), to: client, for: forwarded.query)
+            case .exchange(let upstream, .udp, let deadline):
+                guard let lane = lanes.first(where: { $0.upstream === upstream }) else { fallthrough }
+                let waiting = RelayLane.Pending(forwarded: forwarded, client: client, deadline: deadline)
+                if lane.send(waiting, now: .now()) { return }
+                step = forwarded.walk.failed(ExchangeError.connectionFailed(upstream: upstream.label,
+                                                                            reason: "no socket or ID free"))
+            case .exchange:
+                return continueOnEventLoop(forwarded, step, replyTo: client)
+            }
         }
     }
 
@@ -188,7 +181,7 @@ final class UDPRelayWorker {
                 // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
                 // waiting on this socket moves on to the next upstream now rather than at its deadline.
                 let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label, reason: "\(error)")
-                for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, on: lane, failure) }
+                for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, failure) }
                 return
             }
         }
@@ -220,46 +213,36 @@ final class UDPRelayWorker {
             reply = parsed
         }
         _ = lane.take(id, on: socket, now: .now())
-        var walk = waiting.walk
-        let next = walk.replied(reply)
-        drive(walk, next, for: waiting.client, received: waiting.received)
+        var forwarded = waiting.forwarded
+        let next = forwarded.walk.replied(reply)
+        drive(forwarded, next, replyTo: waiting.client)
     }
 
-    private func failed(_ waiting: RelayLane.Pending, on lane: RelayLane, _ error: ExchangeError) {
-        var walk = waiting.walk
-        let next = walk.failed(error)
-        drive(walk, next, for: waiting.client, received: waiting.received)
+    private func failed(_ waiting: RelayLane.Pending, _ error: ExchangeError) {
+        var forwarded = waiting.forwarded
+        let next = forwarded.walk.failed(error)
+        drive(forwarded, next, replyTo: waiting.client)
     }
 
-    /// Goes on with a walk the relay began in the engine, on an event loop; the answer goes where the relay's would.
-    private func continueInEngine(_ walk: ForwardWalk, _ step: ForwardWalk.Step, for client: RelayClient,
-                                  received: NIODeadline) {
-        let loop = plan.group.next()
-        let (plan, deliver) = (plan, delivery(for: walk.query, to: client))
-        loop.execute {
-            ForwardAttempt.resume(walk, at: step, context: Self.context(for: client, on: loop)).whenSuccess { reply in
-                deliver(reply)
-                Self.record(walk.query, reply, for: client, received: received, in: plan)
-                plan.inFlight.leave()
-            }
+    /// Goes on with a walk the relay began on an event loop; the answer goes where the relay's would.
+    private func continueOnEventLoop(_ forwarded: ListenerEngine.Forwarded, _ step: ForwardWalk.Step,
+                                     replyTo client: RelayClient) {
+        let (engine, deliver) = (plan.engine, delivery(for: forwarded.query, to: client))
+        ForwardAttempt.resume(forwarded.walk, at: step, on: plan.group.next()).whenSuccess { walk, reply in
+            var forwarded = forwarded
+            forwarded.walk = walk
+            deliver(engine.finish(forwarded, reply: reply))
         }
     }
 
-    private func finish(_ query: DNSMessage, with reply: DNSMessage, for client: RelayClient, received: NIODeadline) {
+    /// Sends a reply made on this thread: a datagram with the next flush, or a call's answer with the turn's.
+    private func deliver(_ reply: DNSMessage, to client: RelayClient, for query: DNSMessage) {
         switch client {
         case .datagram(let peer):
             send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: peer)
         case .call(let call):
             callAnswers.append((call, reply))
         }
-        Self.record(query, reply, for: client, received: received, in: plan)
-        plan.inFlight.leave()
-    }
-
-    private static func record(_ query: DNSMessage, _ reply: DNSMessage, for client: RelayClient,
-                               received: NIODeadline, in plan: UDPRelayPlan) {
-        plan.metrics.record(zone: plan.zoneLabel, query: query, reply: reply, transport: client.transport,
-                            isIPv6: client.isIPv6, duration: .now() - received)
     }
 
     /// How an answer made off this thread reaches `client`: a single datagram, or the call's responder.
@@ -270,15 +253,6 @@ final class UDPRelayWorker {
             return { reply in listener.send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: peer) }
         case .call(let call):
             return call.answer
-        }
-    }
-
-    private static func context(for client: RelayClient, on loop: any EventLoop) -> QueryContext {
-        switch client {
-        case .datagram(let peer):
-            QueryContext(client: nil, transport: .udp, eventLoop: loop, clientAddress: peer.socketAddress)
-        case .call(let call):
-            QueryContext(client: call.peer, transport: .grpc, eventLoop: loop)
         }
     }
 
@@ -312,7 +286,7 @@ final class UDPRelayWorker {
     private func sweep(now: NIODeadline) {
         for lane in lanes {
             for waiting in lane.sweep(now: now) {
-                failed(waiting, on: lane, .timeout(upstream: lane.upstream.label))
+                failed(waiting, .timeout(upstream: lane.upstream.label))
             }
         }
     }

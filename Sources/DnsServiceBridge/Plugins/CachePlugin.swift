@@ -4,7 +4,7 @@ import NIOCore
 /// answer's smallest TTL allows (at least 5s, at most TTL or 3600s for answers and 1800s for denials; SERVFAIL
 /// for 5s), with the TTLs counted down, the client's ID and question, and an OPT record made for the client.
 /// Each of the success and denial caches holds at most 10000 entries; the oldest goes first when full.
-struct CachePlugin: QueryPlugin {
+struct CachePlugin: QueryStep {
     private let zones: [DNSName]
     private let limits: CacheEntry.Limits
     let store: CacheStore
@@ -21,29 +21,33 @@ struct CachePlugin: QueryPlugin {
         self.now = now
     }
 
-    func handle(_ query: DNSMessage, context: QueryContext, next: any QueryHandler) -> EventLoopFuture<DNSMessage> {
-        guard let question = query.question, query.header.opcode == 0,
-              zones.contains(where: { question.name.isSubdomain(of: $0) })
-        else { return next.handle(query, context: context) }
-        let key = CacheKey(query, question: question)
-        if let entry = store.lookup(key, at: now()), let reply = entry.reply(to: query, at: now()) {
+    func answer(_ query: DNSMessage, from client: QueryClient) -> DNSMessage? {
+        guard let question = cacheable(query) else { return nil }
+        let now = now()
+        if let entry = store.lookup(CacheKey(query, question: question), at: now),
+           let reply = entry.reply(to: query, at: now) {
             store.counters.hit(entry.kind)
-            return context.eventLoop.makeSucceededFuture(reply)
+            return reply
         }
         store.counters.misses.add(1, ordering: .relaxed)
-        let store = store
-        let limits = limits
-        let now = now
-        return next.handle(query, context: context).map { reply in
-            guard reply.question == question else {
-                store.counters.drops.add(1, ordering: .relaxed)
-                return reply
-            }
-            guard let entry = CacheEntry.make(reply: reply, to: query, limits: limits, now: now()) else {
-                return reply
-            }
-            store.insert(entry, for: key)
-            return CacheEntry.firstReply(reply, entry: entry)
+        return nil
+    }
+
+    func completed(_ query: DNSMessage, reply: DNSMessage, _ outcome: QueryOutcome) -> DNSMessage {
+        guard let question = cacheable(query) else { return reply }
+        guard reply.question == question else {
+            store.counters.drops.add(1, ordering: .relaxed)
+            return reply
         }
+        guard let entry = CacheEntry.make(reply: reply, to: query, limits: limits, now: now()) else { return reply }
+        store.insert(entry, for: CacheKey(query, question: question))
+        return CacheEntry.firstReply(reply, entry: entry)
+    }
+
+    /// The question of a standard query under one of the cache's zones; nil for anything the cache leaves alone.
+    private func cacheable(_ query: DNSMessage) -> DNSQuestion? {
+        guard let question = query.question, query.header.opcode == 0,
+              zones.contains(where: { question.name.isSubdomain(of: $0) }) else { return nil }
+        return question
     }
 }

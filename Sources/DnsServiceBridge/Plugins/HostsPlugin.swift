@@ -13,7 +13,7 @@ import Synchronization
 ///   CoreDNS answers so because a hosts file has no SOA to build an NXDOMAIN with.
 /// - The file is read at start and re-read every `reload` interval when its modification time or size changed
 ///   (0 turns that off); a file that cannot be read keeps the last entries, as in CoreDNS.
-final class HostsPlugin: StoppablePlugin {
+final class HostsPlugin: QueryStep {
     private let path: String
     private let zones: [DNSName]
     private let fallthroughZones: [DNSName]?
@@ -74,12 +74,11 @@ final class HostsPlugin: StoppablePlugin {
         logger.debug("read hosts file", metadata: ["file": "\(path)", "entries": "\(table.count + inline.count)"])
     }
 
-    func handle(_ query: DNSMessage, context: QueryContext, next: any QueryHandler) -> EventLoopFuture<DNSMessage> {
-        guard let question = query.question else { return next.handle(query, context: context) }
-        switch answer(query, question: question) {
-        case .reply(let reply): return context.eventLoop.makeSucceededFuture(reply)
-        case .next: return next.handle(query, context: context)
+    func answer(_ query: DNSMessage, from client: QueryClient) -> DNSMessage? {
+        guard let question = query.question, case .reply(let reply) = answer(query, question: question) else {
+            return nil
         }
+        return reply
     }
 
     enum Outcome {

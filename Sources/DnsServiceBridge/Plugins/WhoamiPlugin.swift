@@ -7,10 +7,9 @@ import NIOCore
 /// gRPC clients are answered from the peer address gRPC core reports, with `_tcp` (CoreDNS's request.Proto() for
 /// every stream transport). When a client has no IP address (a transport that reports none), the reply is the
 /// same NOERROR with an empty additional section.
-struct WhoamiPlugin: QueryPlugin {
-    func handle(_ query: DNSMessage, context: QueryContext, next: any QueryHandler) -> EventLoopFuture<DNSMessage> {
-        context.eventLoop.makeSucceededFuture(Self.reply(to: query, client: context.clientAddress,
-                                                         transport: context.transport))
+struct WhoamiPlugin: QueryStep {
+    func answer(_ query: DNSMessage, from client: QueryClient) -> DNSMessage? {
+        Self.reply(to: query, client: client.address, transport: client.transport)
     }
 
     /// The reply for `query` from `client` over `transport`.

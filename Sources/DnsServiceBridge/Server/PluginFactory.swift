@@ -1,14 +1,16 @@
 import Logging
+import NIOCore
 
 /// The plugins of a server block, in CoreDNS's fixed plugin order (plugin.cfg): `errors`, `log`, `cache` and
 /// `hosts` run before the forwarders, `whoami` after them (it answers what no forwarder serves).
 enum PluginFactory {
-    static func plugins(for block: ServerBlockConfiguration, logger: Logger) throws(StartupError)
-        -> [any QueryPlugin] {
-        var plugins: [any QueryPlugin] = []
+    static func plugins(for block: ServerBlockConfiguration, group: any EventLoopGroup, logger: Logger)
+        throws(StartupError) -> [any QueryStep] {
+        var plugins: [any QueryStep] = []
         if let errors = block.errors {
             do {
-                plugins.append(ErrorsPlugin(consolidator: try ErrorConsolidator(errors.consolidations, logger: logger)))
+                plugins.append(ErrorsPlugin(consolidator: try ErrorConsolidator(errors.consolidations, logger: logger),
+                                            group: group))
             } catch {
                 throw StartupError(at: block.location, "\(error)")
             }
@@ -22,7 +24,7 @@ enum PluginFactory {
     }
 
     /// The plugins that come after forward/grpc/proxy in CoreDNS's order.
-    static func pluginsAfterForwarders(for block: ServerBlockConfiguration, logger: Logger) -> [any QueryPlugin] {
+    static func pluginsAfterForwarders(for block: ServerBlockConfiguration) -> [any QueryStep] {
         block.whoami ? [WhoamiPlugin()] : []
     }
 }

@@ -12,13 +12,13 @@ public final class ServerInstance: Sendable {
     private let collector: MetricsCollectors.Token
     private let logger: Logger
     /// The plugins of every block, kept to stop their background work (hosts file re-reads).
-    private let plugins: [any QueryPlugin]
+    private let plugins: [any QueryStep]
     /// What is listening, for logs: `dns://127.0.0.1:5353`, `grpc://[::]:443`.
     public let listening: [String]
 
     /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
     private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], grpcServers: [String],
-                 forwarders: [Forwarder], inFlight: InFlightQueries, logger: Logger, plugins: [any QueryPlugin],
+                 forwarders: [Forwarder], inFlight: InFlightQueries, logger: Logger, plugins: [any QueryStep],
                  listening: [String]) {
         self.dnsListeners = dnsListeners
         self.grpcListeners = grpcListeners
@@ -53,16 +53,15 @@ public final class ServerInstance: Sendable {
         -> ServerInstance {
         let inFlight = InFlightQueries()
         var forwarders: [Forwarder] = []
-        var plugins: [any QueryPlugin] = []
-        var routes: [ListenerKey: [ZoneRouter.Route]] = [:]
+        var plugins: [any QueryStep] = []
+        var routes: [ListenerKey: [ListenerEngine.Route]] = [:]
         var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
         var order: [ListenerKey] = []
         do throws(StartupError) {
             for block in configuration.servers {
-                let (handler, forwarder, blockPlugins) = try blockHandler(block, group: group, logger: logger,
-                                                                          overrides: overrides)
-                if let forwarder { forwarders.append(forwarder) }
-                plugins += blockPlugins
+                let engine = try blockEngine(block, group: group, logger: logger, overrides: overrides)
+                if let forwarder = engine.forwarder { forwarders.append(forwarder) }
+                plugins += engine.steps
                 for key in block.keys {
                     let zone: DNSName
                     do { zone = try DNSName(key.zone) } catch { throw StartupError(at: block.location, "\(error)") }
@@ -70,7 +69,7 @@ public final class ServerInstance: Sendable {
                         let listenerKey = ListenerKey(scheme: key.scheme, host: host, port: key.port)
                         if routes[listenerKey] == nil { order.append(listenerKey) }
                         routes[listenerKey, default: []].append(
-                            ZoneRouter.Route(zone: zone, network: key.reverseFilter, handler: handler))
+                            ListenerEngine.Route(zone: zone, network: key.reverseFilter, block: engine))
                         if let tls = block.tls, tlsByKey[listenerKey] == nil {
                             tlsByKey[listenerKey] = (tls, block.tlsLocation ?? block.location)
                         }
@@ -94,13 +93,10 @@ public final class ServerInstance: Sendable {
         do throws(StartupError) {
             for key in order {
                 let serverMetrics = ServerMetrics(server: key.metricsLabel)
-                let router = QueryGate(next: ZoneRouter(routes: routes[key] ?? [], metrics: serverMetrics),
-                                       inFlight: inFlight)
+                let router = ListenerEngine(routes: routes[key] ?? [], metrics: serverMetrics, inFlight: inFlight)
                 let tls = tlsByKey[key]
                 // DoT clients stay on NIO's TLS; plain DNS and gRPC may be served by the datagram relay.
-                let relayPlan = key.scheme == .tls ? nil
-                    : UDPRelayPlan(routes: routes[key] ?? [], handler: router, metrics: serverMetrics,
-                                   inFlight: inFlight, group: group)
+                let relayPlan = key.scheme == .tls ? nil : UDPRelayPlan(engine: router, group: group)
                 switch key.scheme {
                 case .dns, .tls:
                     var settings = DNSListener.Settings()
@@ -127,7 +123,7 @@ public final class ServerInstance: Sendable {
                     }
                     let relays = relayPlan.map(QueueThreadRelay.forEachQueue) ?? []
                     if !relays.isEmpty {
-                        logger.info("gRPC queries are forwarded by the datagram relay (one forward set, multiplex_udp)",
+                        logger.info("gRPC queries are forwarded by the datagram relay",
                                     metadata: ["listener": "\(key)"])
                     }
                     let listener: GRPCListener
@@ -164,9 +160,9 @@ public final class ServerInstance: Sendable {
                               listening: listening)
     }
 
-    private static func blockHandler(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
-                                     logger: Logger, overrides: EngineOverrides)
-        throws(StartupError) -> (any QueryHandler, Forwarder?, [any QueryPlugin]) {
+    private static func blockEngine(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
+                                    logger: Logger, overrides: EngineOverrides)
+        throws(StartupError) -> ServerBlockEngine {
         var sets: [UpstreamSet] = []
         for forward in block.forwarders {
             if forward.isDeprecatedProxy {
@@ -183,21 +179,15 @@ public final class ServerInstance: Sendable {
             }
         }
         let forwarder = sets.isEmpty ? nil : Forwarder(sets: sets)
-        let plugins: [any QueryPlugin]
+        let before: [any QueryStep]
         do {
-            plugins = try PluginFactory.plugins(for: block, logger: logger)
+            before = try PluginFactory.plugins(for: block, group: group, logger: logger)
         } catch {
             forwarder?.stop()
             throw error
         }
-        let after = PluginFactory.pluginsAfterForwarders(for: block, logger: logger)
-        let tail = PluginChain.make(after, terminal: RefusingHandler())
-        let terminal: any QueryHandler = switch (forwarder, after.isEmpty) {
-        case (let forwarder?, true): forwarder
-        case (let forwarder?, false): ForwarderFallthrough(forwarder: forwarder, next: tail)
-        case (nil, _): tail
-        }
-        return (PluginChain.make(plugins, terminal: terminal), forwarder, plugins + after)
+        return ServerBlockEngine(before: before, forwarder: forwarder,
+                                 after: PluginFactory.pluginsAfterForwarders(for: block))
     }
 
     /// Stops taking queries (TCP/DoT stop accepting, gRPC stops taking calls, UDP queries get REFUSED),
@@ -225,7 +215,7 @@ public final class ServerInstance: Sendable {
         Self.stopPlugins(plugins)
     }
 
-    private static func stopPlugins(_ plugins: [any QueryPlugin]) {
-        for case let plugin as any StoppablePlugin in plugins { plugin.stop() }
+    private static func stopPlugins(_ plugins: [any QueryStep]) {
+        plugins.forEach { $0.stop() }
     }
 }

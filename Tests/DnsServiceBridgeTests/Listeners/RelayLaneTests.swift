@@ -42,7 +42,11 @@ import Testing
             let query = DNSMessage.query(name: try DNSName("q\(id).example.org."), type: .a, id: id)
             var walk = ForwardWalk(query: query, sets: [set][...], transport: .udp)
             _ = walk.start(now: now)  // counts the exchange in flight with the set's only upstream
-            return lane.send(RelayLane.Pending(walk: walk, client: .datagram(DatagramPeer()), received: now,
+            let route = ListenerEngine.Route(zone: .root, network: nil,
+                                             block: ServerBlockEngine(before: [], forwarder: nil, after: []))
+            let forwarded = ListenerEngine.Forwarded(walk: walk, route: route,
+                                                     client: QueryClient(transport: .udp, address: nil), received: now)
+            return lane.send(RelayLane.Pending(forwarded: forwarded, client: .datagram(DatagramPeer()),
                                                deadline: now + timeout), now: now)
         }
 

@@ -81,3 +81,13 @@ final class RecordingHandler: QueryHandler {
         }
     }
 }
+
+extension QueryStep {
+    /// The step as the engine runs it, with `next` standing for everything after it: its own answer, or the next
+    /// handler's reply as the step passes it on.
+    func handle(_ query: DNSMessage, context: QueryContext, next: any QueryHandler) -> EventLoopFuture<DNSMessage> {
+        if let reply = answer(query, from: context.asker) { return context.eventLoop.makeSucceededFuture(reply) }
+        let outcome = QueryOutcome(client: context.asker, received: .now(), failure: nil)
+        return next.handle(query, context: context).map { reply in completed(query, reply: reply, outcome) }
+    }
+}

@@ -35,19 +35,3 @@ final class InFlightQueries: Sendable {
         return true
     }
 }
-
-/// In front of one listener's router: counts the query in flight, or answers REFUSED once shutdown began
-/// (the client moves on to another server at once instead of timing out).
-struct QueryGate: QueryHandler {
-    let next: any QueryHandler
-    let inFlight: InFlightQueries
-
-    func handle(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
-        guard inFlight.enter() else {
-            return context.eventLoop.makeSucceededFuture(query.errorReply(.refused))
-        }
-        let reply = next.handle(query, context: context)
-        reply.whenComplete { [inFlight] _ in inFlight.leave() }
-        return reply
-    }
-}

@@ -1,0 +1,121 @@
+import NIOCore
+
+/// The engine of one listener, the one decision every frontend calls: the in-flight gate (REFUSED once shutdown
+/// began, so clients move on at once), the block whose zone is the most specific match for the name (CoreDNS's
+/// rule; REFUSED when none, FORMERR without a question), that block's steps, and a walk for what it forwards. A
+/// query answered here is done; a forwarded one comes back to `finish` with its reply, whichever lane carried it.
+/// Every query is counted in the listener's `coredns_dns_*` metrics under its block's zone (`dropped` for none).
+final class ListenerEngine: Sendable {
+    struct Route: Sendable {
+        let zone: DNSName
+        /// For CIDR keys that are not on an octet (nibble) boundary: only names inside the network.
+        let network: ReverseNetwork?
+        let block: ServerBlockEngine
+        /// The zone as the metrics' `zone` label shows it; kept, since formatting it cost a String per query.
+        let zoneLabel: String
+
+        init(zone: DNSName, network: ReverseNetwork?, block: ServerBlockEngine) {
+            self.zone = zone
+            self.network = network
+            self.block = block
+            zoneLabel = zone.description
+        }
+    }
+
+    /// A query on its way to an upstream: its walk, and what `finish` needs once the walk is over.
+    struct Forwarded: Sendable {
+        var walk: ForwardWalk
+        let route: Route
+        let client: QueryClient
+        let received: NIODeadline
+
+        var query: DNSMessage { walk.query }
+    }
+
+    enum Decision {
+        /// The reply for the client; the query is done.
+        case answer(DNSMessage)
+        /// To forward: start the walk, drive it, then `finish`.
+        case forward(Forwarded)
+    }
+
+    let routes: [Route]
+    let metrics: ServerMetrics
+    let inFlight: InFlightQueries
+
+    init(routes: [Route], metrics: ServerMetrics, inFlight: InFlightQueries) {
+        self.metrics = metrics
+        self.inFlight = inFlight
+        self.routes = routes.enumerated().sorted { lhs, rhs in
+            lhs.element.zone.labelCount != rhs.element.zone.labelCount
+                ? lhs.element.zone.labelCount > rhs.element.zone.labelCount
+                : lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    /// Every upstream set of the listener's blocks.
+    var sets: [UpstreamSet] { routes.flatMap { $0.block.forwarder?.sets ?? [] } }
+
+    func decide(_ query: DNSMessage, from client: QueryClient, now: NIODeadline = .now()) -> Decision {
+        guard inFlight.enter() else { return .answer(query.errorReply(.refused)) }
+        guard let name = query.question?.name else {
+            return .answer(done(query, query.errorReply(.formErr), zone: "dropped", client: client, received: now))
+        }
+        guard let route = routes.first(where: { route in
+            name.isSubdomain(of: route.zone) && route.network.map { $0.contains(reverseName: name.description) } ?? true
+        }) else {
+            return .answer(done(query, query.errorReply(.refused), zone: "dropped", client: client, received: now))
+        }
+        switch route.block.decide(query, from: client) {
+        case .answer(let reply, let passed):
+            let outcome = QueryOutcome(client: client, received: now, failure: nil)
+            let final = route.block.completed(query, reply: reply, passed: passed, outcome)
+            return .answer(done(query, final, zone: route.zoneLabel, client: client, received: now))
+        case .forward(let walk):
+            return .forward(Forwarded(walk: walk, route: route, client: client, received: now))
+        }
+    }
+
+    /// The reply for the client once a forwarded query's walk is over (`reply` is its answer).
+    func finish(_ forwarded: Forwarded, reply: DNSMessage) -> DNSMessage {
+        let outcome = QueryOutcome(client: forwarded.client, received: forwarded.received,
+                                   failure: forwarded.walk.failure)
+        let block = forwarded.route.block
+        let final = block.completed(forwarded.query, reply: reply, passed: block.forwardedPassed, outcome)
+        return done(forwarded.query, final, zone: forwarded.route.zoneLabel, client: forwarded.client,
+                    received: forwarded.received)
+    }
+
+    /// Ends a forwarded query that gets no reply (its worker stopped past the shutdown grace).
+    func abandon(_ forwarded: Forwarded) {
+        var walk = forwarded.walk
+        walk.abandon()
+        inFlight.leave()
+    }
+
+    private func done(_ query: DNSMessage, _ reply: DNSMessage, zone: String, client: QueryClient,
+                      received: NIODeadline) -> DNSMessage {
+        metrics.record(zone: zone, query: query, reply: reply, transport: client.transport, isIPv6: client.isIPv6,
+                       duration: .now() - received)
+        inFlight.leave()
+        return reply
+    }
+}
+
+/// Frontends on event loops (TCP, DoT, and gRPC without a worker) call the engine through futures: the decision
+/// as every frontend makes it, and the walk driven by `ForwardAttempt`.
+extension ListenerEngine: QueryHandler {
+    func handle(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
+        let client = context.asker
+        switch decide(query, from: client) {
+        case .answer(let reply):
+            return context.eventLoop.makeSucceededFuture(reply)
+        case .forward(let forwarded):
+            return ForwardAttempt.run(forwarded.walk, context: context).map { [self] walk, reply in
+                var forwarded = forwarded
+                forwarded.walk = walk
+                return finish(forwarded, reply: reply)
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import NIOCore
+
+/// One server block's part of the engine's decision, in CoreDNS's plugin order (plugin.cfg): the steps before the
+/// forwarders (`errors`, `log`, `cache`, `hosts`), then the forwarders for the names their sets serve, then the
+/// steps after them (`whoami`) for the names they do not, then REFUSED.
+final class ServerBlockEngine: Sendable {
+    enum Decision {
+        /// Answered by the step at `passed` (the steps before it let the query pass) or REFUSED by the block.
+        case answer(DNSMessage, passed: Int)
+        /// Forwarded: every step before the forwarders let it pass.
+        case forward(ForwardWalk)
+    }
+
+    private let before: [any QueryStep]
+    let forwarder: Forwarder?
+    private let after: [any QueryStep]
+
+    init(before: [any QueryStep], forwarder: Forwarder?, after: [any QueryStep]) {
+        self.before = before
+        self.forwarder = forwarder
+        self.after = after
+    }
+
+    /// Every step, to stop their background work.
+    var steps: [any QueryStep] { before + after }
+
+    func decide(_ query: DNSMessage, from client: QueryClient) -> Decision {
+        for (index, step) in before.enumerated() {
+            if let reply = step.answer(query, from: client) { return .answer(reply, passed: index) }
+        }
+        if let forwarder, let name = query.question?.name, forwarder.serves(name),
+           let walk = forwarder.walk(query, transport: client.transport) {
+            return .forward(walk)
+        }
+        for step in after {
+            if let reply = step.answer(query, from: client) { return .answer(reply, passed: before.count) }
+        }
+        return .answer(query.errorReply(.refused), passed: before.count)
+    }
+
+    /// The reply after the steps that let the query pass have seen it, the last of them first.
+    func completed(_ query: DNSMessage, reply: DNSMessage, passed: Int, _ outcome: QueryOutcome) -> DNSMessage {
+        var reply = reply
+        for step in before[..<min(passed, before.count)].reversed() {
+            reply = step.completed(query, reply: reply, outcome)
+        }
+        return reply
+    }
+
+    /// For a forwarded query: every step before the forwarders let it pass.
+    var forwardedPassed: Int { before.count }
+}
