@@ -215,16 +215,8 @@ int cgrpc_wakeup_drain(int fd) {
   return read(fd, &count, sizeof(count)) == (ssize_t)sizeof(count) ? 0 : -errno;
 }
 
-int cgrpc_dgram_wait(const int *fds, int count, int timeout_ms, uint8_t *readable) {
-  struct pollfd polled[64];
-  if (count > 64) count = 64;
-  for (int i = 0; i < count; i++) {
-    polled[i].fd = fds[i];
-    polled[i].events = POLLIN;
-    polled[i].revents = 0;
-  }
-  int ready = poll(polled, (nfds_t)count, timeout_ms);
+int cgrpc_dgram_poll(struct pollfd *fds, int count, int timeout_ms) {
+  int ready = poll(fds, (nfds_t)count, timeout_ms);
   if (ready < 0) return errno == EINTR ? 0 : -errno;
-  for (int i = 0; i < count; i++) readable[i] = polled[i].revents != 0;
   return ready;
 }

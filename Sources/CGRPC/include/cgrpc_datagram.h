@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 /// A datagram's peer: a socket address by value.
@@ -59,8 +60,7 @@ int cgrpc_wakeup_signal(int fd);
 /// Makes it unreadable again.
 int cgrpc_wakeup_drain(int fd);
 
-/// Waits up to timeout_ms for any of `count` descriptors to be readable; readable[i] is set to 1 for each one
-/// that is (or has an error). Returns how many are.
-int cgrpc_dgram_wait(const int *fds, int count, int timeout_ms, uint8_t *readable);
+/// poll(2) on the caller's array: how many are ready (0 when interrupted), or -errno.
+int cgrpc_dgram_poll(struct pollfd *fds, int count, int timeout_ms);
 
 #endif

@@ -1,9 +1,9 @@
 import NIOCore
 
-/// One relay thread's sockets to one upstream, as `DatagramLane` for the NIO path: the current socket takes new
-/// queries for `expire` (so source ports rotate), then drains and closes; each query leaves under an ID no other
-/// query in flight on its socket has, and only a datagram with that ID and the same question completes it.
-/// Used on its relay thread only.
+/// One relay thread's sockets to one upstream: `socketsPerUpstream` connected sockets, each taking new queries for
+/// `expire` (so source ports rotate) and then draining; each batch of queries leaves on one of them drawn at random,
+/// each query under an ID no other query in flight on its socket has, and only a datagram with that ID and the same
+/// question completes it. Used on its relay thread only.
 final class RelayLane {
     /// A query waiting for its upstream's reply.
     struct Pending {
@@ -33,31 +33,40 @@ final class RelayLane {
 
     /// At most this many IDs of the 65,536 are in flight on one socket (as `MultiplexedDatagramHandler`).
     static let maxInFlight = 16_384
+    /// Sockets each relay thread keeps open to each upstream (RFC 5452 4.5: the source port is a second random
+    /// number a spoofer must guess besides the ID); each takes new queries for `expire`, then drains and closes.
+    static let socketsPerUpstream = 16
 
     let target: UDPRelayPlan.Target
-    private(set) var current: Socket?
+    /// The sockets taking new queries, one per slot (nil: opened when a batch draws that slot).
+    private(set) var slots: [Socket?]
+    /// Sockets past `expire` (or failed) waiting for their last replies.
     private(set) var draining: [Socket] = []
+    /// The socket the queries queued in `outgoing` go out on: drawn at random for each batch, so a batch is one
+    /// `sendmmsg` on one socket and consecutive batches leave from unpredictable ports.
+    private var batchSocket: Socket?
     private let outgoing: DatagramBatch
     private var random = ChaChaRandom()
 
-    init?(target: UDPRelayPlan.Target, batchSize: Int) {
+    init?(target: UDPRelayPlan.Target, batchSize: Int, sockets: Int = RelayLane.socketsPerUpstream) {
         guard let outgoing = DatagramBatch(capacity: batchSize, slotSize: UDPExchangeHandler.largestReply) else {
             return nil
         }
         self.target = target
         self.outgoing = outgoing
+        slots = Array(repeating: nil, count: max(1, sockets))
     }
 
     var upstream: Upstream { target.upstream }
-    var sockets: [Socket] { (current.map { [$0] } ?? []) + draining }
+    var sockets: [Socket] { slots.compactMap { $0 } + draining }
 
     /// Queues the walk's query to the upstream under a fresh ID; false when no socket can be had or every ID is
     /// taken.
     func send(_ waiting: Pending, now: NIODeadline) -> Bool {
-        guard let socket = socketForQuery(now: now), let id = unusedID(on: socket) else { return false }
+        if outgoing.isFull { flush() }
+        guard let socket = socketForBatch(now: now), let id = unusedID(on: socket) else { return false }
         var bytes = waiting.query.bytes
         bytes.setUInt16(id, at: 0)
-        if outgoing.isFull { outgoing.flush(on: socket.socket) }
         guard outgoing.append(bytes, to: nil) else { return false }
         target.counters.exchanges.add(1, ordering: .relaxed)
         socket.pending[id] = waiting
@@ -66,8 +75,9 @@ final class RelayLane {
 
     /// Sends what `send` queued.
     func flush() {
-        guard let current else { return }
-        outgoing.flush(on: current.socket)
+        guard let socket = batchSocket else { return }
+        outgoing.flush(on: socket.socket)
+        batchSocket = nil
     }
 
     /// The waiting query a reply with this ID belongs to, taken off the socket; nil when none waits.
@@ -83,11 +93,7 @@ final class RelayLane {
         let all = Array(socket.pending.values)
         socket.pending.removeAll()
         socket.idleSince = now
-        if current === socket {
-            outgoing.flush(on: socket.socket)
-            draining.append(socket)
-            current = nil
-        }
+        retire(socket)
         return all
     }
 
@@ -103,13 +109,15 @@ final class RelayLane {
             if !late.isEmpty && socket.pending.isEmpty { socket.idleSince = now }
         }
         draining.removeAll { socket in
-            guard socket.pending.isEmpty else { return false }
+            guard socket.pending.isEmpty, socket !== batchSocket else { return false }
             close(socket)
             return true
         }
-        if let current, current.pending.isEmpty, now - current.idleSince >= target.expire {
-            close(current)
-            self.current = nil
+        for index in slots.indices {
+            guard let socket = slots[index], socket !== batchSocket, socket.pending.isEmpty,
+                  now - socket.idleSince >= target.expire else { continue }
+            close(socket)
+            slots[index] = nil
         }
         return expired
     }
@@ -118,25 +126,38 @@ final class RelayLane {
     func closeAll() -> [Pending] {
         let waiting = sockets.flatMap { Array($0.pending.values) }
         sockets.forEach(close)
-        current = nil
+        slots = slots.map { _ in nil }
         draining = []
+        batchSocket = nil
         return waiting
     }
 
-    private func socketForQuery(now: NIODeadline) -> Socket? {
-        if let current {
-            if now - current.openedAt < target.expire && current.pending.count < Self.maxInFlight {
-                return current
+    /// This batch's socket, or a slot drawn at random for a new batch (opening, or replacing one past `expire`).
+    private func socketForBatch(now: NIODeadline) -> Socket? {
+        if let batchSocket, batchSocket.pending.count < Self.maxInFlight { return batchSocket }
+        flush()
+        let index = Int.random(in: slots.indices, using: &random)
+        if let socket = slots[index] {
+            if now - socket.openedAt < target.expire && socket.pending.count < Self.maxInFlight {
+                batchSocket = socket
+                return socket
             }
-            outgoing.flush(on: current.socket)
-            draining.append(current)
-            self.current = nil
+            retire(socket)
         }
         guard let opened = try? DatagramSocket.connect(to: target.address) else { return nil }
         target.counters.openSockets.add(1, ordering: .relaxed)
         let socket = Socket(socket: opened, now: now)
-        current = socket
+        slots[index] = socket
+        batchSocket = socket
         return socket
+    }
+
+    /// Takes `socket` out of its slot: it takes no new queries and closes once drained.
+    private func retire(_ socket: Socket) {
+        if socket === batchSocket { flush() }
+        guard let index = slots.firstIndex(where: { $0 === socket }) else { return }
+        slots[index] = nil
+        draining.append(socket)
     }
 
     private func close(_ socket: Socket) {

@@ -16,8 +16,9 @@ struct UDPRelayPlan: Sendable {
     /// Loops for the walks of queries whose next exchange is not a UDP one (TCP, DoT, gRPC upstreams).
     let group: any EventLoopGroup
 
-    /// The most upstreams the relay serves (sockets one thread watches stay under `DatagramReadiness.maxSockets`).
-    static let maxTargets = 16
+    /// The most upstreams the relay serves: one thread watches all their sockets, current and draining, within
+    /// `DatagramReadiness.maxSockets`.
+    static let maxTargets = DatagramReadiness.maxSockets / (2 * RelayLane.socketsPerUpstream) - 1
 
     /// nil when the listener has more plain DNS upstreams than one relay thread watches.
     init?(engine: ListenerEngine, group: any EventLoopGroup) {

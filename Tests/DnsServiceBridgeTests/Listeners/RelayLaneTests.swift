@@ -16,7 +16,7 @@ import Testing
         let lane: RelayLane
         let batch: DatagramBatch
 
-        init(expire: TimeAmount) throws {
+        init(expire: TimeAmount, sockets: Int = 1) throws {
             batch = try #require(DatagramBatch(capacity: 32, slotSize: 512))
             upstreamSocket = try DatagramSocket.bind(host: "127.0.0.1", port: 0)
             let address = try #require(upstreamSocket.localAddress)
@@ -30,7 +30,7 @@ import Testing
             let upstream = try #require(set.upstreams.first)
             lane = try #require(RelayLane(target: UDPRelayPlan.Target(upstream: upstream, address: address,
                                                                      counters: transport.counters, expire: expire),
-                                          batchSize: 4))
+                                          batchSize: 4, sockets: sockets))
         }
 
         deinit {
@@ -52,14 +52,19 @@ import Testing
 
         /// What reached the upstream: the IDs, in order.
         func receivedIDs(expecting count: Int) -> [UInt16] {
-            var ids: [UInt16] = []
-            for _ in 0..<50 where ids.count < count {
+            received(expecting: count).map(\.id)
+        }
+
+        /// What reached the upstream: each query's ID and source port, in order.
+        func received(expecting count: Int) -> [(id: UInt16, port: Int)] {
+            var seen: [(id: UInt16, port: Int)] = []
+            for _ in 0..<50 where seen.count < count {
                 _ = DatagramReadiness.wait(for: [upstreamSocket.waitable], timeoutMS: 20)
-                _ = batch.receive(from: upstreamSocket) { bytes, _, _ in
-                    ids.append(UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
+                _ = batch.receive(from: upstreamSocket) { bytes, _, peer in
+                    seen.append((UInt16(bytes[0]) << 8 | UInt16(bytes[1]), peer.socketAddress?.port ?? -1))
                 }
             }
-            return ids
+            return seen
         }
     }
 
@@ -71,7 +76,7 @@ import Testing
         let ids = harness.receivedIDs(expecting: 6)
         #expect(ids.count == 6 && Set(ids).count == 6, "each query in flight under its own ID: \(ids)")
         #expect(!ids.contains(4242), "the client's ID never leaves")
-        let socket = try #require(harness.lane.current)
+        let socket = try #require(harness.lane.slots[0])
         let stranger = try #require((UInt16(0)...UInt16(64)).first { !ids.contains($0) })
         #expect(harness.lane.take(stranger, on: socket, now: now) == nil, "an ID nothing waits under")
         let taken = try #require(harness.lane.take(ids[0], on: socket, now: now))
@@ -86,14 +91,14 @@ import Testing
         #expect(try harness.send(1, at: start, timeout: .milliseconds(100)))
         #expect(try harness.send(2, at: start, timeout: .seconds(2)))
         harness.lane.flush()
-        let first = try #require(harness.lane.current)
+        let first = try #require(harness.lane.slots[0])
         #expect(harness.lane.sweep(now: start + .milliseconds(50)).isEmpty)
         let expired = harness.lane.sweep(now: start + .milliseconds(150))
         #expect(expired.map(\.query.header.id) == [1], "only the query whose deadline passed")
 
         // Past `expire` a new socket takes new queries; the old one drains its last query, then closes.
         #expect(try harness.send(3, at: start + .milliseconds(250)))
-        let second = try #require(harness.lane.current)
+        let second = try #require(harness.lane.slots[0])
         #expect(second !== first && harness.lane.draining.count == 1)
         #expect(harness.transport.counters.openSockets.load(ordering: .relaxed) == 2)
         _ = harness.lane.sweep(now: start + .milliseconds(260))
@@ -103,5 +108,17 @@ import Testing
         _ = harness.lane.sweep(now: start + .milliseconds(280))
         #expect(harness.lane.draining.isEmpty && !first.socket.isOpen)
         #expect(harness.transport.counters.openSockets.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func batchesLeaveFromSocketsDrawnAtRandomAmongTheLanesOwn() throws {
+        let harness = try Harness(expire: .seconds(10), sockets: 4)
+        let now = NIODeadline.now()
+        for id in 0..<40 {
+            #expect(try harness.send(UInt16(id), at: now))
+            harness.lane.flush()  // one query a batch: each draws its socket
+        }
+        let ports = Set(harness.received(expecting: 40).map(\.port))
+        #expect(ports.count > 1 && ports.count <= 4, "40 batches over the lane's 4 sockets: \(ports)")
+        #expect(harness.lane.slots.compactMap { $0 }.count == ports.count, "a socket per port seen")
     }
 }
