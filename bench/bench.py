@@ -1,11 +1,32 @@
 #!/usr/bin/env python3
-"""`make bench`: dnsgrpcd measured side by side with dnsdist (and a bare gRPC-core ceiling) in one run.
+"""`make bench`: dnsgrpcd measured side by side with its peers (dnsdist, a bare gRPC-core ceiling, and CoreDNS when
+COREDNS=path is set) in one run.
 
-Every figure is the median of RUNS runs of DURATION seconds. dnsgrpcd and the peer run pinned to core 0
-(`taskset -c 0`); the load generator and the authoritative upstream (knotd) share core 1. Latency percentiles
-come from dnsperf's per-query log (-v). Traffic stays on 127.0.0.1.
+Every figure is the median of RUNS runs of DURATION seconds; in each run ours and its peers are loaded one after
+the other. dnsgrpcd (`--threads 1`, every scenario with the defaults: no `multiplex_udp` anywhere) and the peer run
+pinned to core 0 (`taskset -c 0`); the load generator and the authoritative upstream (knotd) share core 1. Latency
+percentiles come from dnsperf's per-query log (-v). Traffic stays on 127.0.0.1.
 
-    python3 bench/bench.py [--duration 5] [--runs 3] [--binary .build/release/dnsgrpcd]
+CPU per query: utime + stime of every thread of the server under test (/proc/PID/task/*/stat), read just before
+and just after each load, divided by the answers the load generator reports (dnsperf's "Queries completed",
+h2load's succeeded requests), in µs. Ratios are ours / peer, for qps and for CPU per query.
+
+Scenarios (the Corefile of ours is also CoreDNS's, on other ports):
+    knotd alone                     dnsperf straight at the upstream (its capacity, and its own CPU per query)
+    UDP in -> UDP out               `forward . KNOT`                                     vs dnsdist
+    production block                `errors`, `prometheus 127.0.0.1:PORT`, `forward . KNOT` vs dnsdist (bare)
+    cache hits                      `cache 30`, `forward . KNOT`, warmed (8 names)       vs dnsdist + packet cache
+    TCP in -> UDP out               `forward . KNOT { prefer_udp }`, dnsperf -m tcp      vs dnsdist
+    DoT in -> UDP out               the same in a tls:// block, dnsperf -m dot          vs dnsdist's TLS frontend
+    gRPC in -> UDP out              grpc:// block, h2load                               vs grpc-ceiling
+    UDP in -> gRPC out              `grpc . 127.0.0.1:P` to a second dnsgrpcd on core 1 vs CoreDNS (else no peer)
+    one upstream vs three           `forward . K1` vs `forward . K1 K2 K3` (one knotd on three ports)
+and RSS: idle, after each DNS load (VmHWM), and with 10,000 gRPC calls in flight.
+
+About 5 minutes with the defaults (3 runs of 5 s), about 6.5 with COREDNS set.
+
+    python3 bench/bench.py [--duration 5] [--runs 3] [--binary .build/release/dnsgrpcd] [--ceiling PATH]
+    COREDNS=/path/to/coredns python3 bench/bench.py ...      (CoreDNS is never built or downloaded here)
 """
 
 from __future__ import annotations
@@ -14,15 +35,16 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "Tests" / "integration"))
@@ -32,6 +54,8 @@ QUERIES = REPO / "bench" / "queries.txt"
 CERTS = REPO / "certs"
 SERVER_CORE = "0"
 LOAD_CORE = "1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NAN = float("nan")
 
 
 @dataclass
@@ -40,6 +64,8 @@ class Figures:
     avg_ms: float
     p99_ms: float
     lost: int
+    answered: int  # dnsperf's "Queries completed", h2load's succeeded requests
+    cpu_us: float = NAN  # CPU of the server under test per answered query (see measured)
 
 
 @dataclass
@@ -51,7 +77,31 @@ class Row:
     note: str = ""
 
     def median(self, runs: list[Figures], attr: str) -> float:
-        return statistics.median(getattr(f, attr) for f in runs) if runs else float("nan")
+        return statistics.median(getattr(f, attr) for f in runs) if runs else NAN
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime, in clock ticks, of every thread of `pid` now: fields 14 and 15 of /proc/PID/task/*/stat.
+    (A thread that exits between two readings takes its ticks with it.)"""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):  # a thread that has just exited
+            continue
+        # The name (field 2) may hold spaces and parentheses: count from the last ')'; field 3 is then index 0.
+        fields = stat[stat.rindex(")") + 2:].split()
+        total += int(fields[14 - 3]) + int(fields[15 - 3])
+    return total
+
+
+def measured(pid: int, load: Callable[[], Figures]) -> Figures:
+    """Runs `load` and sets its cpu_us: the CPU `pid` used during it per answered query, in µs."""
+    before = cpu_ticks(pid)
+    figures = load()
+    used = cpu_ticks(pid) - before
+    figures.cpu_us = used / CLK_TCK * 1e6 / figures.answered if figures.answered else NAN
+    return figures
 
 
 def run(argv: list[str], timeout: float) -> str:
@@ -68,20 +118,21 @@ def run(argv: list[str], timeout: float) -> str:
 
 def percentile(values: list[float], p: float) -> float:
     if not values:
-        return float("nan")
+        return NAN
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def dnsperf(port: int, mode: str, duration: float, clients: int = 8, outstanding: int = 200) -> Figures:
     argv = ["taskset", "-c", LOAD_CORE, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-m", mode,
-            "-d", str(QUERIES), "-l", str(duration), "-c", str(clients), "-q", str(outstanding), "-v"]
+            "-d", str(QUERIES), "-l", f"{duration:g}", "-c", str(clients), "-q", str(outstanding), "-v"]
     out = run(argv, timeout=duration + 30)
     latencies = [float(m.group(1)) for m in re.finditer(r"^> \S+ \S+ \S+ ([0-9.]+)$", out, re.M)]
     qps = float(re.search(r"Queries per second:\s+([0-9.]+)", out).group(1))
     avg = float(re.search(r"Average Latency \(s\):\s+([0-9.]+)", out).group(1))
     lost = int(re.search(r"Queries lost:\s+(\d+)", out).group(1))
-    return Figures(qps, avg * 1000, percentile(latencies, 99) * 1000, lost)
+    completed = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
+    return Figures(qps, avg * 1000, percentile(latencies, 99) * 1000, lost, completed)
 
 
 def grpc_body() -> bytes:
@@ -93,8 +144,8 @@ def grpc_body() -> bytes:
 
 
 def h2load(port: int, duration: float, body: Path, clients: int = 8, streams: int = 100) -> Figures:
-    argv = ["taskset", "-c", LOAD_CORE, "h2load", "-D", str(int(duration)), "-c", str(clients), "-m", str(streams),
-            "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers",
+    argv = ["taskset", "-c", LOAD_CORE, "h2load", "-D", str(max(1, int(duration))), "-c", str(clients),
+            "-m", str(streams), "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers",
             f"http://127.0.0.1:{port}/coredns.dns.DnsService/Query"]
     out = run(argv, timeout=duration + 60)
     done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", out)
@@ -103,15 +154,15 @@ def h2load(port: int, duration: float, body: Path, clients: int = 8, streams: in
     rps *= succeeded / max(1, succeeded + failed)
     # "time for request:  min  max  mean  sd  +/- sd" (units vary: us, ms, s)
     line = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out)
-    mean = to_ms(line.group(3)) if line else float("nan")
-    return Figures(rps, mean, float("nan"), failed)
+    mean = to_ms(line.group(3)) if line else NAN
+    return Figures(rps, mean, NAN, failed, succeeded)
 
 
 def to_ms(text: str) -> float:
     for suffix, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
         if text.endswith(suffix):
             return float(text[: -len(suffix)]) * factor
-    return float("nan")
+    return NAN
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -125,14 +176,19 @@ def rss_kib(pid: int) -> tuple[int, int]:
 class Server:
     """A pinned server process with its log; stopped with SIGTERM."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, wait: list[tuple[str, int]]):
+    def __init__(self, name: str, argv: list[str], log: Path, wait: list[tuple[str, int]],
+                 core: str = SERVER_CORE):
         self.name = name
         self.log = log
-        self.proc = support.Process(name, ["taskset", "-c", SERVER_CORE, *argv], log)
-        for host, port in wait:
-            self.proc.wait_for_port(host, port, timeout=30)
-        time.sleep(0.3)
-        pin_threads(self.pid, SERVER_CORE)
+        self.proc = support.Process(name, ["taskset", "-c", core, *argv], log)
+        try:
+            for host, port in wait:
+                self.proc.wait_for_port(host, port, timeout=30)
+            time.sleep(0.3)
+            pin_threads(self.pid, core)
+        except BaseException:
+            self.proc.kill()
+            raise
 
     @property
     def pid(self) -> int:
@@ -141,6 +197,37 @@ class Server:
 
     def stop(self) -> None:
         self.proc.stop(expect=None)
+
+
+class Servers:
+    """The servers started for one part of the run, stopped (last first) when it ends, whatever happened."""
+
+    def __init__(self):
+        self.servers: list = []
+
+    def add(self, server):
+        """Keeps `server` (None: nothing) to stop at the end; returns it."""
+        if server is not None:
+            self.servers.append(server)
+        return server
+
+    def stop(self, *servers) -> None:
+        """Stops these (None: nothing) now rather than at the end."""
+        for server in servers:
+            if server is not None and server in self.servers:
+                self.servers.remove(server)
+                server.stop()
+
+    def __enter__(self) -> "Servers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for server in reversed(self.servers):
+            try:
+                server.stop()
+            except Exception as e:  # report and go on stopping the rest
+                print(f"bench: stopping {getattr(server, 'name', server)}: {e}", file=sys.stderr)
+        self.servers.clear()
 
 
 def pin_threads(pid: int, core: str) -> None:
@@ -155,9 +242,10 @@ def pin_threads(pid: int, core: str) -> None:
 
 
 def dnsgrpcd(name: str, binary: str, conf: Path, log: Path, wait: list[tuple[str, int]],
-             threads: str = "1") -> Server:
-    """dnsgrpcd serving `conf`, pinned like every server under test, logging warnings only."""
-    return Server(name, [binary, "-conf", str(conf), "--log-level", "warning", "--threads", threads], log, wait)
+             threads: str = "1", core: str = SERVER_CORE) -> Server:
+    """dnsgrpcd serving `conf`, pinned like every server under test (or to `core`), logging warnings only."""
+    return Server(name, [binary, "-conf", str(conf), "--log-level", "warning", "--threads", threads], log, wait,
+                  core)
 
 
 def corefile(work: Path, name: str, text: str) -> Path:
@@ -167,8 +255,9 @@ def corefile(work: Path, name: str, text: str) -> Path:
 
 
 def ours_corefile(ports: dict[str, int], upstream: str, upstream_option: str) -> str:
-    """dnsgrpcd's UDP/TCP, DoT and gRPC listeners forwarding to `upstream` (prefer_udp: TCP and DoT clients
-    are forwarded over UDP, as dnsdist's UDP backend is), with one more forward option."""
+    """For compare.py and profile.py: dnsgrpcd's UDP/TCP, DoT and gRPC listeners forwarding to `upstream`
+    (prefer_udp: TCP and DoT clients are forwarded over UDP, as dnsdist's UDP backend is), with one more forward
+    option (their `-mux` scenarios give `multiplex_udp`; bench.py uses main_corefile, with the defaults)."""
     option = f"\n        {upstream_option}" if upstream_option else ""
     return f"""
 dns://.:{ports['udp']} {{
@@ -192,16 +281,306 @@ grpc://.:{ports['grpc']} {{
 """
 
 
-def dnsdist_conf(work: Path, udp_port: int, dot_port: int, upstream: str) -> Path:
-    path = work / "dnsdist.conf"
+def main_corefile(p: dict[str, int], upstream: str) -> str:
+    """The listeners measured one at a time in one process (the idle RSS is this one's): a bare forward for UDP, a
+    forward with prefer_udp for TCP and DoT clients (forwarded over UDP, as dnsdist's UDP backend is; CoreDNS's
+    default would forward them over TCP), and a gRPC listener."""
+    return f"""
+dns://.:{p['udp']} {{
+    bind 127.0.0.1
+    forward . {upstream}
+}}
+dns://.:{p['tcp']} {{
+    bind 127.0.0.1
+    forward . {upstream} {{
+        prefer_udp
+    }}
+}}
+tls://.:{p['dot']} {{
+    bind 127.0.0.1
+    tls {CERTS / 'server.pem'} {CERTS / 'server-key.pem'}
+    forward . {upstream} {{
+        prefer_udp
+    }}
+}}
+grpc://.:{p['grpc']} {{
+    bind 127.0.0.1
+    forward . {upstream}
+}}
+"""
+
+
+def production_corefile(port: int, metrics_port: int, upstream: str) -> str:
+    return f"""
+dns://.:{port} {{
+    bind 127.0.0.1
+    errors
+    prometheus 127.0.0.1:{metrics_port}
+    forward . {upstream}
+}}
+"""
+
+
+def cache_corefile(port: int, upstream: str) -> str:
+    return f"dns://.:{port} {{\n    bind 127.0.0.1\n    cache 30\n    forward . {upstream}\n}}\n"
+
+
+def forward_corefile(port: int, upstreams: list[str]) -> str:
+    return f"dns://.:{port} {{\n    bind 127.0.0.1\n    forward . {' '.join(upstreams)}\n}}\n"
+
+
+def grpc_server_corefile(port: int, upstream: str) -> str:
+    # The key's host is the zone (CoreDNS's rule), so the address goes in `bind`.
+    return f"grpc://.:{port} {{\n    bind 127.0.0.1\n    forward . {upstream}\n}}\n"
+
+
+def grpc_client_corefile(port: int, grpc_port: int) -> str:
+    return f".:{port} {{\n    bind 127.0.0.1\n    grpc . 127.0.0.1:{grpc_port}\n}}\n"
+
+
+def dnsdist_conf(work: Path, name: str, udp_port: int, dot_port: int, upstream: str, cache: bool) -> Path:
+    path = work / f"{name}.conf"
+    cache_lines = ('pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n' if cache else
+                   "-- no packet cache: every query is forwarded, as by dnsgrpcd without `cache`\n")
     path.write_text(f"""
 setSecurityPollSuffix("")
 setLocal("127.0.0.1:{udp_port}")
 addTLSLocal("127.0.0.1:{dot_port}", "{CERTS / 'server.pem'}", "{CERTS / 'server-key.pem'}")
 newServer({{address="{upstream}", checkInterval=3600}})
--- no packet cache: every query is forwarded, as by dnsgrpcd
-""")
+{cache_lines}""")
     return path
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= 110 else line[:107] + "..."
+
+
+class Bench:
+    """One run of the benchmark: the scenarios in order, each appending its rows (and RSS figures)."""
+
+    def __init__(self, args, work: Path, upstream: str, knot_ports: list[int], coredns: str | None):
+        self.args = args
+        self.work = work
+        self.upstream = upstream
+        self.knot_ports = knot_ports
+        self.coredns = coredns
+        self.rows: list[Row] = []
+        self.memory: dict[str, int] = {}
+
+    # --- helpers -------------------------------------------------------------------------------------------------
+
+    def runs(self) -> range:
+        return range(self.args.runs)
+
+    def dnsperf(self, server, port: int, mode: str = "udp") -> Figures:
+        return measured(server.pid, lambda: dnsperf(port, mode, self.args.duration))
+
+    def h2load(self, server, port: int, body: Path, clients: int = 8, streams: int = 100) -> Figures:
+        return measured(server.pid, lambda: h2load(port, self.args.duration, body, clients, streams))
+
+    def dnsgrpcd(self, name: str, text: str, wait: list[int], core: str = SERVER_CORE) -> Server:
+        """dnsgrpcd serving `text`, pinned like every server under test, logging warnings only."""
+        return dnsgrpcd(name, self.args.binary, corefile(self.work, name, text), self.work / f"{name}.log",
+                        [("127.0.0.1", port) for port in wait], core=core)
+
+    def dnsdist(self, name: str, ports: dict[str, int], cache: bool) -> Server:
+        conf = dnsdist_conf(self.work, name, ports["udp"], ports["dot"], self.upstream, cache)
+        return Server(name, ["dnsdist", "--supervised", "--disable-syslog", "-C", str(conf)],
+                      self.work / f"{name}.log", [("127.0.0.1", ports["udp"])])
+
+    def start_coredns(self, name: str, text: str, wait: list[int]) -> tuple[Server | None, str]:
+        """CoreDNS on the same Corefile (other ports), or None and why not; never fatal to the scenario."""
+        if not self.coredns:
+            return None, ""
+        conf = corefile(self.work, name, text)
+        try:
+            return Server(name, [self.coredns, "-conf", str(conf)], self.work / f"{name}.log",
+                          [("127.0.0.1", port) for port in wait]), ""
+        except Exception as e:
+            print(f"bench: {name} did not start: {e}", file=sys.stderr)
+            return None, f"CoreDNS not run: {first_line(e)}"
+
+    def coredns_row(self, ours: Row, failure: str) -> Row | None:
+        """The extra row of a scenario against CoreDNS: ours are the same runs as in the row above."""
+        if not self.coredns:
+            return None
+        return Row(ours.scenario, ours=ours.ours, peer_name="CoreDNS, same Corefile", note=failure)
+
+    def ports(self, *names: str) -> dict[str, int]:
+        return {name: support.free_port() for name in names}
+
+    def scenario(self, names: list[str], body: Callable[[], None]) -> None:
+        """Runs one part of the benchmark; if it fails, its scenarios not yet reported get a row saying why."""
+        try:
+            body()
+        except Exception as e:
+            traceback.print_exc()
+            done = {row.scenario for row in self.rows}
+            for name in names:
+                if name not in done:
+                    self.rows.append(Row(name, note=f"not run: {first_line(e)}"))
+
+    def add(self, *rows: Row | None) -> None:
+        self.rows += [row for row in rows if row is not None]
+
+    # --- the scenarios -------------------------------------------------------------------------------------------
+
+    def knot_alone(self, knot) -> None:
+        row = Row("knotd alone (upstream capacity)", note=f"knotd on core {LOAD_CORE} with the load")
+        for _ in self.runs():
+            row.ours.append(measured(knot.pid, lambda: dnsperf(self.knot_ports[0], "udp", self.args.duration)))
+        self.add(row)
+
+    def main_listeners(self) -> None:
+        """UDP, the production block, TCP and DoT against dnsdist without a cache, then gRPC against the ceiling and
+        the memory probe: one dnsgrpcd process for all but the production block (its idle RSS is the one reported),
+        loaded one listener at a time."""
+        with Servers() as servers:
+            p = self.ports("udp", "tcp", "dot", "grpc")
+            ours = servers.add(self.dnsgrpcd("dnsgrpcd", main_corefile(p, self.upstream), [p["udp"], p["grpc"]]))
+            self.memory["idle RSS"] = rss_kib(ours.pid)[0]
+            pp = self.ports("udp", "metrics")
+            prod = servers.add(self.dnsgrpcd("dnsgrpcd-prod", production_corefile(pp["udp"], pp["metrics"],
+                                                                                  self.upstream), [pp["udp"]]))
+            dd = self.ports("udp", "dot")
+            peer = servers.add(self.dnsdist("dnsdist", dd, cache=False))
+            cp = self.ports("udp", "tcp", "dot", "grpc")
+            core, core_failure = self.start_coredns("coredns", main_corefile(cp, self.upstream),
+                                                    [cp["udp"], cp["grpc"]])
+            servers.add(core)
+            cpp = self.ports("udp", "metrics")
+            cprod, cprod_failure = self.start_coredns(
+                "coredns-prod", production_corefile(cpp["udp"], cpp["metrics"], self.upstream), [cpp["udp"]])
+            servers.add(cprod)
+
+            # UDP and the production block in the same runs, against the same dnsdist figures.
+            udp = Row("UDP in -> UDP out", peer_name="dnsdist", note="forward . KNOT")
+            prod_row = Row("UDP in -> UDP out, production block", peer=udp.peer, peer_name="dnsdist (same runs)",
+                           note="errors, prometheus, forward; dnsdist bare")
+            udp_core, prod_core = self.coredns_row(udp, core_failure), self.coredns_row(prod_row, cprod_failure)
+            for _ in self.runs():
+                udp.ours.append(self.dnsperf(ours, p["udp"]))
+                prod_row.ours.append(self.dnsperf(prod, pp["udp"]))
+                udp.peer.append(self.dnsperf(peer, dd["udp"]))
+                if core:
+                    udp_core.peer.append(self.dnsperf(core, cp["udp"]))
+                if cprod:
+                    prod_core.peer.append(self.dnsperf(cprod, cpp["udp"]))
+            self.add(udp, udp_core, prod_row, prod_core)
+            self.memory["peak RSS after UDP in -> UDP out"] = rss_kib(ours.pid)[1]
+            self.memory["peak RSS after UDP in -> UDP out, production block"] = rss_kib(prod.pid)[1]
+            servers.stop(prod, cprod)
+
+            for name, mode, key, dd_port, note in [
+                ("TCP in -> UDP out", "tcp", "tcp", dd["udp"], "dnsdist forwards TCP over TCP"),
+                ("DoT in -> UDP out", "dot", "dot", dd["dot"], "dnsdist forwards DoT over TCP"),
+            ]:
+                row = Row(name, peer_name="dnsdist", note=note)
+                extra = self.coredns_row(row, core_failure)
+                for _ in self.runs():
+                    row.ours.append(self.dnsperf(ours, p[key], mode))
+                    row.peer.append(self.dnsperf(peer, dd_port, mode))
+                    if core:
+                        extra.peer.append(self.dnsperf(core, cp[key], mode))
+                self.add(row, extra)
+                self.memory[f"peak RSS after {name}"] = rss_kib(ours.pid)[1]
+            servers.stop(peer)
+
+            body = self.work / "query.grpc"
+            body.write_bytes(grpc_body())
+            ceiling, cport = None, support.free_port()
+            note = "target: >= 0.8x the ceiling; latency = mean time per request"
+            if not (os.path.isfile(self.args.ceiling) and os.access(self.args.ceiling, os.X_OK)):
+                note = f"no peer: no grpc-ceiling binary at {self.args.ceiling}; latency = mean time per request"
+            else:
+                try:
+                    ceiling = servers.add(Server("grpc-ceiling", [self.args.ceiling, f"127.0.0.1:{cport}"],
+                                                 self.work / "ceiling.log", [("127.0.0.1", cport)]))
+                except Exception as e:
+                    print(f"bench: grpc-ceiling did not start: {e}", file=sys.stderr)
+                    note = f"no peer: grpc-ceiling did not start ({first_line(e)}); latency = mean time per request"
+            row = Row("gRPC in -> UDP out (h2load)", peer_name="gRPC-core ceiling" if ceiling else "", note=note)
+            extra = self.coredns_row(row, core_failure)
+            if core:
+                extra.note = "latency = mean time per request"
+            for _ in self.runs():
+                row.ours.append(self.h2load(ours, p["grpc"], body))
+                if ceiling:
+                    row.peer.append(self.h2load(ceiling, cport, body))
+                if core:
+                    extra.peer.append(self.h2load(core, cp["grpc"], body))
+            self.add(row, extra)
+            servers.stop(ceiling, core)
+            heavy = self.h2load(ours, p["grpc"], body, clients=100, streams=100)
+            self.memory["peak RSS with 10,000 gRPC calls in flight"] = rss_kib(ours.pid)[1]
+            self.add(Row("gRPC in, 100 conns x 100 streams", ours=[heavy], note="memory probe"))
+
+    def cache_hits(self) -> None:
+        with Servers() as servers:
+            port = support.free_port()
+            ours = servers.add(self.dnsgrpcd("dnsgrpcd-cache", cache_corefile(port, self.upstream), [port]))
+            dd = self.ports("udp", "dot")
+            peer = servers.add(self.dnsdist("dnsdist-cache", dd, cache=True))
+            cport = support.free_port()
+            core, failure = self.start_coredns("coredns-cache", cache_corefile(cport, self.upstream), [cport])
+            servers.add(core)
+            # Warm every cache: queries.txt has 8 names, so from then on nearly every query is a hit (`cache 30`
+            # lets each name miss once in 30 s).
+            for server, warm_port in ((ours, port), (peer, dd["udp"]), (core, cport)):
+                if server:
+                    dnsperf(warm_port, "udp", 1)
+            row = Row("cache hits (UDP)", peer_name="dnsdist + packet cache", note="cache 30, forward; warmed")
+            extra = self.coredns_row(row, failure)
+            for _ in self.runs():
+                row.ours.append(self.dnsperf(ours, port))
+                row.peer.append(self.dnsperf(peer, dd["udp"]))
+                if core:
+                    extra.peer.append(self.dnsperf(core, cport))
+            self.add(row, extra)
+            self.memory["peak RSS after cache hits"] = rss_kib(ours.pid)[1]
+
+    def udp_to_grpc(self) -> None:
+        """The measured dnsgrpcd (core 0) forwards over gRPC to a second dnsgrpcd, pinned with the load on core 1."""
+        with Servers() as servers:
+            g = support.free_port()
+            server_b = servers.add(self.dnsgrpcd("dnsgrpcd-grpc-server", grpc_server_corefile(g, self.upstream),
+                                                 [g], core=LOAD_CORE))
+            port = support.free_port()
+            ours = servers.add(self.dnsgrpcd("dnsgrpcd-grpc-client", grpc_client_corefile(port, g), [port]))
+            cport = support.free_port()
+            core, failure = self.start_coredns("coredns-grpc-client", grpc_client_corefile(cport, g), [cport])
+            servers.add(core)
+            if core:
+                row = Row("UDP in -> gRPC out (2nd dnsgrpcd)", peer_name="CoreDNS, same Corefile")
+            else:
+                row = Row("UDP in -> gRPC out (2nd dnsgrpcd)",
+                          note=failure or "no peer: COREDNS not set")
+            b_cpu: list[float] = []
+            for _ in self.runs():
+                before = cpu_ticks(server_b.pid)
+                figures = self.dnsperf(ours, port)
+                b_cpu.append((cpu_ticks(server_b.pid) - before) / CLK_TCK * 1e6 / max(1, figures.answered))
+                row.ours.append(figures)
+                if core:
+                    row.peer.append(self.dnsperf(core, cport))
+            b_note = f"the gRPC server on core {LOAD_CORE}: {statistics.median(b_cpu):.1f} µs/q"
+            row.note = f"{row.note}; {b_note}" if row.note else b_note
+            self.add(row)
+
+    def one_vs_three(self) -> None:
+        with Servers() as servers:
+            one, three = support.free_port(), support.free_port()
+            knots = [f"127.0.0.1:{port}" for port in self.knot_ports]
+            single = servers.add(self.dnsgrpcd("dnsgrpcd-1up", forward_corefile(one, knots[:1]), [one]))
+            triple = servers.add(self.dnsgrpcd("dnsgrpcd-3up", forward_corefile(three, knots), [three]))
+            row = Row("one upstream (ours) vs three (peer column)", peer_name="dnsgrpcd, 3 upstreams",
+                      note="target: within 10%")
+            for _ in self.runs():
+                row.ours.append(self.dnsperf(single, one))
+                row.peer.append(self.dnsperf(triple, three))
+            self.add(row)
 
 
 def main() -> int:
@@ -214,122 +593,31 @@ def main() -> int:
     if os.cpu_count() is None or os.cpu_count() < 2:
         print("bench: needs 2 cores (server and load generator pinned apart)", file=sys.stderr)
         return 1
+    coredns_env = os.environ.get("COREDNS", "")
+    coredns = coredns_env if coredns_env and os.path.isfile(coredns_env) and os.access(coredns_env, os.X_OK) else None
+    coredns_status = coredns or "not run (COREDNS=path adds it)"
+    if coredns_env and not coredns:
+        coredns_status = f"not run (COREDNS={coredns_env} is not an executable file)"
+        print(f"bench: {coredns_status}", file=sys.stderr)
     # The driver itself stays off the server's core: it parses dnsperf's logs and starts processes.
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     support.generate_stubs()
     work = Path(tempfile.mkdtemp(prefix="dnsgrpcd-bench-"))
-    started: list = []
-    rows: list[Row] = []
-    memory: dict[str, int] = {}
     try:
-        knot_ports = [support.free_port() for _ in range(3)]
-        knot = start_knot(work, knot_ports)
-        started.append(knot)
-        upstream = f"127.0.0.1:{knot_ports[0]}"
-        direct = Row("knotd alone (upstream capacity)")
-        for _ in range(args.runs):
-            direct.ours.append(dnsperf(knot_ports[0], "udp", args.duration))
-        rows.append(direct)
-
-        p = {k: support.free_port() for k in ("udp", "dot", "grpc", "ddudp", "dddot", "chain_dns", "chain_grpc",
-                                               "three", "ceiling")}
-        ours_file = corefile(work, "ours", ours_corefile(p, upstream, ""))
-        ours = dnsgrpcd("dnsgrpcd", args.binary, ours_file, work / "dnsgrpcd.log",
-                        [("127.0.0.1", p["udp"]), ("127.0.0.1", p["grpc"])])
-        started.append(ours)
-        memory["idle RSS"] = rss_kib(ours.pid)[0]
-        # The same listeners with `multiplex_udp` (dnsdist's upstream sockets), in a second process on the same
-        # core; only one of the two is loaded at a time.
-        mux_ports = {k: support.free_port() for k in ("udp", "dot", "grpc")}
-        mux = dnsgrpcd("dnsgrpcd-mux", args.binary,
-                       corefile(work, "mux", ours_corefile(mux_ports, upstream, "multiplex_udp")),
-                       work / "dnsgrpcd-mux.log", [("127.0.0.1", mux_ports["udp"]), ("127.0.0.1", mux_ports["grpc"])])
-        started.append(mux)
-        memory["idle RSS, multiplex_udp"] = rss_kib(mux.pid)[0]
-        peer = Server("dnsdist", ["dnsdist", "--supervised", "--disable-syslog", "-C",
-                                  str(dnsdist_conf(work, p["ddudp"], p["dddot"], upstream))],
-                      work / "dnsdist.log", [("127.0.0.1", p["ddudp"])])
-        started.append(peer)
-
-        for name, mode, listener, peer_port, note in [
-            ("UDP in -> UDP out", "udp", "udp", p["ddudp"], ""),
-            ("TCP in -> UDP out", "tcp", "udp", p["ddudp"], "dnsdist forwards TCP over TCP"),
-            ("DoT in -> UDP out", "dot", "dot", p["dddot"], "dnsdist forwards DoT over TCP"),
-        ]:
-            row = Row(name, peer_name="dnsdist", note=note)
-            mux_row = Row(f"{name}, multiplex_udp", peer=row.peer, peer_name="dnsdist (same runs)")
-            for _ in range(args.runs):
-                row.ours.append(dnsperf(p[listener], mode, args.duration))
-                mux_row.ours.append(dnsperf(mux_ports[listener], mode, args.duration))
-                row.peer.append(dnsperf(peer_port, mode, args.duration))
-            rows += [row, mux_row]
-            memory[f"peak RSS after {name}"] = rss_kib(ours.pid)[1]
-            memory[f"peak RSS after {name}, multiplex_udp"] = rss_kib(mux.pid)[1]
-        peer.stop()
-        started.remove(peer)
-
-        body = work / "query.grpc"
-        body.write_bytes(grpc_body())
-        ceiling = Server("grpc-ceiling", [args.ceiling, f"127.0.0.1:{p['ceiling']}"], work / "ceiling.log",
-                         [("127.0.0.1", p["ceiling"])])
-        started.append(ceiling)
-        row = Row("gRPC in -> UDP out (h2load)", peer_name="gRPC-core ceiling",
-                  note="target: >= 0.8x the ceiling; latency = mean time per request")
-        mux_row = Row("gRPC in -> UDP out, multiplex_udp", peer=row.peer, peer_name="gRPC-core ceiling (same)")
-        for _ in range(args.runs):
-            row.ours.append(h2load(p["grpc"], args.duration, body))
-            mux_row.ours.append(h2load(mux_ports["grpc"], args.duration, body))
-            row.peer.append(h2load(p["ceiling"], args.duration, body))
-        rows += [row, mux_row]
-        ceiling.stop()
-        started.remove(ceiling)
-        for server, port, label in ((ours, p["grpc"], ""), (mux, mux_ports["grpc"], ", multiplex_udp")):
-            heavy = h2load(port, args.duration, body, clients=100, streams=100)
-            memory[f"peak RSS with 10,000 gRPC calls in flight{label}"] = rss_kib(server.pid)[1]
-            rows.append(Row(f"gRPC in, 100 conns x 100 streams{label}", ours=[heavy], note="memory probe"))
-            server.stop()
-            started.remove(server)
-
-        # 5. UDP -> gRPC -> UDP (two dnsgrpcd) against one dnsgrpcd UDP -> UDP.
-        b_file = corefile(work, "chain-b", f"grpc://.:{p['chain_grpc']} {{\n bind 127.0.0.1\n forward . {upstream}\n}}\n")
-        a_file = corefile(work, "chain-a", f"dns://.:{p['chain_dns']} {{\n bind 127.0.0.1\n grpc . 127.0.0.1:{p['chain_grpc']}\n}}\n")
-        chain_b = dnsgrpcd("dnsgrpcd-B", args.binary, b_file, work / "chain-b.log", [("127.0.0.1", p["chain_grpc"])])
-        started.append(chain_b)
-        chain_a = dnsgrpcd("dnsgrpcd-A", args.binary, a_file, work / "chain-a.log", [("127.0.0.1", p["chain_dns"])])
-        started.append(chain_a)
-        row = Row("UDP -> gRPC -> UDP (2 daemons)", peer_name="one dnsgrpcd UDP -> UDP",
-                  note="both daemons share core 0")
-        single = dnsgrpcd("dnsgrpcd", args.binary, ours_file, work / "single.log", [("127.0.0.1", p["udp"])])
-        started.append(single)
-        for _ in range(args.runs):
-            row.ours.append(dnsperf(p["chain_dns"], "udp", args.duration))
-            row.peer.append(dnsperf(p["udp"], "udp", args.duration))
-        rows.append(row)
-        for server in (chain_a, chain_b, single):
-            server.stop()
-            started.remove(server)
-
-        # 6. One upstream against three (the same knotd on three ports).
-        three_file = corefile(work, "three", f"dns://.:{p['three']} {{\n bind 127.0.0.1\n forward . "
-                              + " ".join(f"127.0.0.1:{port}" for port in knot_ports) + "\n}\n")
-        single = dnsgrpcd("dnsgrpcd", args.binary, ours_file, work / "single2.log", [("127.0.0.1", p["udp"])])
-        three = dnsgrpcd("dnsgrpcd-3", args.binary, three_file, work / "three.log", [("127.0.0.1", p["three"])])
-        started += [single, three]
-        row = Row("one upstream (ours) vs three (peer column)", peer_name="dnsgrpcd, 3 upstreams",
-                  note="target: within 10%")
-        for _ in range(args.runs):
-            row.ours.append(dnsperf(p["udp"], "udp", args.duration))
-            row.peer.append(dnsperf(p["three"], "udp", args.duration))
-        rows.append(row)
+        with Servers() as servers:
+            knot_ports = [support.free_port() for _ in range(3)]
+            knot = servers.add(start_knot(work, knot_ports))
+            bench = Bench(args, work, f"127.0.0.1:{knot_ports[0]}", knot_ports, coredns)
+            bench.scenario(["knotd alone (upstream capacity)"], lambda: bench.knot_alone(knot))
+            bench.scenario(["UDP in -> UDP out", "UDP in -> UDP out, production block", "TCP in -> UDP out",
+                            "DoT in -> UDP out", "gRPC in -> UDP out (h2load)"], bench.main_listeners)
+            bench.scenario(["cache hits (UDP)"], bench.cache_hits)
+            bench.scenario(["UDP in -> gRPC out (2nd dnsgrpcd)"], bench.udp_to_grpc)
+            bench.scenario(["one upstream (ours) vs three (peer column)"], bench.one_vs_three)
     finally:
-        for server in reversed(started):
-            try:
-                server.stop()
-            except Exception as e:  # report and go on stopping the rest
-                print(f"bench: stopping {getattr(server, 'name', server)}: {e}", file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
 
-    print_table(rows, memory, args)
+    print_table(bench.rows, bench.memory, args, coredns_status)
     return 0
 
 
@@ -342,32 +630,47 @@ def start_knot(work: Path, ports: list[int]):
     path.write_text(conf)
     knotd = shutil.which("knotd") or "/usr/sbin/knotd"
     proc = support.Process("knotd", ["taskset", "-c", LOAD_CORE, knotd, "-c", str(path)], work / "knot" / "knotd.log")
-    support.wait_for_dns("127.0.0.1", ports[0], support.ZONE, "SOA", proc=proc)
+    try:
+        support.wait_for_dns("127.0.0.1", ports[0], support.ZONE, "SOA", proc=proc)
+    except BaseException:
+        proc.kill()
+        raise
     pin_threads(proc.popen.pid, LOAD_CORE)
 
     class Knot:
         name = "knotd"
+        pid = proc.popen.pid
 
         def stop(self):
             proc.stop(expect=None)
     return Knot()
 
 
-def print_table(rows: list[Row], memory: dict[str, int], args) -> None:
+def print_table(rows: list[Row], memory: dict[str, int], args, coredns_status: str) -> None:
     print(f"\ndnsgrpcd benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-          f"median of {args.runs} runs x {args.duration:g}s; server on core {SERVER_CORE}, load on core {LOAD_CORE}\n")
-    header = f"{'scenario':48} {'ours qps':>10} {'avg ms':>7} {'p99 ms':>7} {'lost':>6}   " \
-             f"{'peer':24} {'peer qps':>10} {'avg ms':>7} {'p99 ms':>7} {'ratio':>6}"
+          f"median of {args.runs} runs x {args.duration:g}s; server on core {SERVER_CORE}, load on core {LOAD_CORE}")
+    print(f"µs/q: the server's CPU (utime+stime of its threads) per answered query; qps x and cpu x: ours / peer; "
+          f"CoreDNS: {coredns_status}\n")
+    header = (f"{'scenario':42} {'ours qps':>9} {'avg ms':>8} {'p99 ms':>8} {'lost':>5} {'µs/q':>6}   "
+              f"{'peer':24} {'peer qps':>9} {'avg ms':>8} {'p99 ms':>8} {'µs/q':>6} {'qps x':>6} {'cpu x':>6}")
     print(header)
     print("-" * len(header))
     for row in rows:
+        if not row.ours:
+            print(f"{row.scenario:42} ({row.note})")
+            continue
         oq, pq = row.median(row.ours, "qps"), row.median(row.peer, "qps")
-        line = (f"{row.scenario:48} {oq:10.0f} {row.median(row.ours, 'avg_ms'):7.3f} "
-                f"{row.median(row.ours, 'p99_ms'):7.3f} {int(row.median(row.ours, 'lost')):6d}   ")
+        oc, pc = row.median(row.ours, "cpu_us"), row.median(row.peer, "cpu_us")
+        line = (f"{row.scenario:42} {oq:9.0f} {row.median(row.ours, 'avg_ms'):8.3f} "
+                f"{row.median(row.ours, 'p99_ms'):8.3f} {row.median(row.ours, 'lost'):5.0f} {oc:6.1f}   ")
         if row.peer:
-            line += (f"{row.peer_name:24} {pq:10.0f} {row.median(row.peer, 'avg_ms'):7.3f} "
-                     f"{row.median(row.peer, 'p99_ms'):7.3f} {oq / pq:6.2f}")
-        print(line + (f"   ({row.note})" if row.note else ""))
+            line += (f"{row.peer_name:24} {pq:9.0f} {row.median(row.peer, 'avg_ms'):8.3f} "
+                     f"{row.median(row.peer, 'p99_ms'):8.3f} {pc:6.1f} {oq / pq:6.2f} {oc / pc:6.2f}")
+        elif row.peer_name:
+            line += f"{row.peer_name:24} {'not run':>9}"
+        else:
+            line += " " * 24
+        print(line.rstrip() + (f"   ({row.note})" if row.note else ""))
     print()
     for name, kib in memory.items():
         print(f"{name:58} {kib / 1024:8.1f} MiB")
