@@ -1,14 +1,12 @@
 import NIOCore
 
 /// The datagram relay's work on one thread: takes queries (a batch read from its listening socket on a relay thread
-/// of its own, or the calls of a gRPC listener on that server's completion-queue thread), sends each to the upstream
-/// its policy picks over the thread's own connected sockets, matches the replies and answers (a batch of datagrams
-/// written at once, or the gRPC call's responder), as dnsdist's UDP path does, with no future, channel pipeline or
-/// allocation per packet beyond the message itself.
-/// The engine's rules are the same objects the NIO path uses: the set's policy and health state, the upstream's
-/// and the server's metrics, the in-flight gate. What the relay does not take on (a name outside the zone, every
-/// upstream down, a failed or timed-out exchange, a truncated reply the engine would fetch over TCP) goes to the
-/// engine. Used on one thread only.
+/// of its own, or the calls of a gRPC listener on that server's completion-queue thread), has the listener's engine
+/// decide each (answered at once, or a walk to forward), sends plain DNS exchanges over the thread's own connected
+/// sockets, matches the replies, drives the walk on, and answers (a batch of datagrams written at once, or the gRPC
+/// call's responder), as dnsdist's UDP path does, with no future, channel pipeline or allocation per packet beyond
+/// the message itself. A walk step it has no socket for (a TCP retry, a DoT or gRPC upstream) goes on on an event
+/// loop with the same walk. Used on one thread only.
 final class UDPRelayWorker {
     private static let batchSize = 32
     /// Batches read from one socket before the others get their turn.
