@@ -18,24 +18,20 @@ public final class Forwarder: Sendable {
     /// The reply for the client; this future never fails.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
         guard let walk = walk(query, transport: context.transport) else {
-            return context.eventLoop.makeSucceededFuture(query.errorReply(.formErr))
+            let rcode: DNSResponseCode = query.question == nil ? .formErr : .refused
+            return context.eventLoop.makeSucceededFuture(query.errorReply(rcode))
         }
         return ForwardAttempt.run(walk, context: context).map(\.reply)
     }
 
-    /// The walk of `query` through the sets that serve its name (REFUSED at its start when none does); nil for a
-    /// query without a question (FORMERR).
+    /// The walk of `query` through the sets that serve its name; nil when none does (or it has no question).
     func walk(_ query: DNSMessage, transport: ClientTransport) -> ForwardWalk? {
         guard let name = query.question?.name else { return nil }
         // One set (the usual case) needs no filtered copy, which would be an allocation per query.
         let matching = sets.count == 1 ? (sets[0].matches(name) ? sets[...] : [])
             : sets.filter { $0.matches(name) }[...]
+        guard !matching.isEmpty else { return nil }
         return ForwardWalk(query: query, sets: matching, transport: transport)
-    }
-
-    /// Whether some set serves `name`.
-    func serves(_ name: DNSName) -> Bool {
-        sets.contains { $0.matches(name) }
     }
 
     /// Stops health checks and closes every upstream connection.

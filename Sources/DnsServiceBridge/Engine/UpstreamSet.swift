@@ -13,7 +13,6 @@ public final class UpstreamSet: Sendable {
     let ordering: UpstreamOrdering
     let metrics: ForwardMetrics
     private let concurrent = Atomic<Int>(0)
-    private let logger: Logger
 
     /// Builds the set; each transport becomes an upstream with its weight (1 when not weighted).
     public init(zone: DNSName, except: [DNSName], transports: [(any UpstreamExchanger, weight: Int)],
@@ -23,7 +22,6 @@ public final class UpstreamSet: Sendable {
         self.except = except
         self.options = options
         self.metrics = metrics
-        self.logger = logger
         ordering = UpstreamOrdering(policy)
         upstreams = transports.map {
             Upstream(transport: $0.0, weight: $0.weight, options: options, metrics: metrics, group: group,
