@@ -54,8 +54,8 @@ public struct ForwardConfiguration: Sendable, Hashable {
     public var forceTCP: Bool
     /// Use UDP to plain DNS upstreams even for TCP queries (retry over TCP when truncated); `forceTCP` wins.
     public var preferUDP: Bool
-    /// Send UDP to plain DNS upstreams over a few long-lived sockets per event loop, many queries in flight on
-    /// each (`multiplex_udp`, dnsdist's way), instead of one pooled socket per exchange (CoreDNS's way).
+    /// `multiplex_udp` was given: accepted and changes nothing, since UDP to plain DNS upstreams always goes over
+    /// the workers' long-lived sockets, many queries in flight on each (dnsdist's way).
     public var multiplexUDP: Bool
     /// How long an idle cached upstream connection is kept.
     public var expire: Duration

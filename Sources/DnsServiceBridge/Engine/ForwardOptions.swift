@@ -6,8 +6,6 @@ public struct ForwardOptions: Sendable, Equatable {
     public var forceTCP = false
     /// Use UDP to upstreams even for TCP clients, retrying over TCP on TC (`prefer_udp`); force_tcp wins.
     public var preferUDP = false
-    /// UDP to plain DNS upstreams over a few long-lived sockets per event loop (`multiplex_udp`).
-    public var multiplexUDP = false
     /// Idle connections are closed after this long (`expire`).
     public var expire: TimeAmount = .seconds(10)
     /// Consecutive failed health checks that mark an upstream down; 0 never marks it down (`max_fails`).

@@ -32,9 +32,12 @@ public final class Upstream: Sendable, LoadBalanced {
         let metricsLabel = label.firstRange(of: "://").map { String(label[$0.upperBound...]) } ?? label
         self.metricsLabel = metricsLabel
         exchangeMetrics = metrics.upstream(metricsLabel)
+        udpTarget = (transport as? DNSUpstreamTransport)?.laneTarget
     }
 
     public var label: String { transport.label }
+    /// The lane a worker sends this upstream's UDP exchanges on; nil for upstreams that are not plain DNS.
+    let udpTarget: UDPLane.Target?
     /// The `to` label of metrics: `HOST:PORT` without the transport's scheme, as CoreDNS labels upstreams.
     public let metricsLabel: String
     public var isDown: Bool { health.isDown }

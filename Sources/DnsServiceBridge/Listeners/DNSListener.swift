@@ -10,8 +10,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Plain DNS on UDP and TCP (or DoT, with a TLS context) at one address. UDP binds one socket per event loop
-/// with SO_REUSEPORT, so the kernel spreads clients over the loops, and reads in batches (recvmmsg).
+/// Plain DNS on UDP and TCP (or DoT, with a TLS context) at one address. UDP is served by relay threads, one per
+/// event loop, each a worker with its own socket on the port (SO_REUSEPORT, so the kernel spreads clients over
+/// them) reading and writing batches (recvmmsg/sendmmsg); TCP and DoT by NIO's event loops.
 public final class DNSListener: Sendable {
     /// What to serve and the limits that protect the process.
     public struct Settings: Sendable {
@@ -25,35 +26,28 @@ public final class DNSListener: Sendable {
         public var idleTimeout: TimeAmount = .seconds(10)
         /// Queries in flight on one connection before reading from it pauses.
         public var maxPipelined = 128
-        /// Datagrams read per system call.
-        public var udpBatchSize = 32
-        /// Set when the UDP side is served by the relay (`UDPRelay`) instead of NIO channels.
-        var relay: UDPRelayPlan?
 
         public init() {}
     }
 
-    private let channels: [any Channel]
-    /// The TCP/DoT accepting sockets (the last channel when there is one).
+    /// The TCP/DoT accepting socket, when there is one.
     private let acceptingChannels: [any Channel]
-    /// The UDP relay, when it serves UDP instead of channels.
-    private let relay: UDPRelay?
+    /// The relay threads serving UDP.
+    private let relay: WorkerThreads?
     /// The bound addresses (with the actual ports when port 0 was asked for): UDP first, then the stream socket.
     public let boundAddresses: [SocketAddress]
 
-    private init(channels: [any Channel], acceptingChannels: [any Channel], relay: UDPRelay?) {
-        self.channels = channels
+    private init(acceptingChannels: [any Channel], relay: WorkerThreads?) {
         self.acceptingChannels = acceptingChannels
         self.relay = relay
-        boundAddresses = (relay?.boundAddresses ?? []) + channels.compactMap(\.localAddress)
+        boundAddresses = (relay?.boundAddresses ?? []) + acceptingChannels.compactMap(\.localAddress)
     }
 
-    /// Binds and starts serving. With port 0, TCP takes the port UDP got.
-    public static func bind(host: String, port: Int, settings: Settings, handler: any QueryHandler,
-                            group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
-        var udpChannels: [any Channel] = []
+    /// Binds and starts serving `engine`'s blocks. With port 0, TCP takes the port UDP got.
+    static func bind(host: String, port: Int, settings: Settings, engine: ListenerEngine,
+                     group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
         var stream: (any Channel)?
-        var relay: UDPRelay?
+        var relay: WorkerThreads?
         let servesStream = settings.tcp || settings.tls != nil
         do {
             var port = port
@@ -61,69 +55,27 @@ public final class DNSListener: Sendable {
             // failing there leaves no UDP socket of ours bound beside the running one's, taking (and then dropping
             // when closed) datagrams the kernel would have given to it.
             if servesStream && port != 0 {
-                stream = try await bindStream(host: host, port: port, settings: settings, handler: handler,
+                stream = try await bindStream(host: host, port: port, settings: settings, handler: engine,
                                               group: group)
             }
-            if settings.udp && settings.tls == nil, let plan = settings.relay,
-               let started = try startRelay(plan, host: host, port: port, group: group, logger: logger) {
+            if settings.udp && settings.tls == nil {
+                let started = try WorkerThreads.relay(WorkerPlan(engine: engine, group: group), host: host,
+                                                      port: port, logger: logger)
                 relay = started
                 if port == 0 { port = started.boundAddresses.first?.port ?? 0 }
-            } else if settings.udp && settings.tls == nil {
-                for loop in group.makeIterator() {
-                    let channel = try await bindUDP(host: host, port: port, settings: settings, handler: handler,
-                                                    on: loop)
-                    udpChannels.append(channel)
-                    if port == 0 { port = channel.localAddress?.port ?? 0 }
-                }
+                logger.info("UDP is served by the datagram relay",
+                            metadata: ["listener": "\(host):\(port)", "threads": "\(started.boundAddresses.count)"])
             }
             if servesStream && stream == nil {
-                stream = try await bindStream(host: host, port: port, settings: settings, handler: handler,
+                stream = try await bindStream(host: host, port: port, settings: settings, handler: engine,
                                               group: group)
             }
         } catch {
             await relay?.close()
-            for channel in udpChannels + (stream.map { [$0] } ?? []) { try? await channel.close() }
+            if let stream { try? await stream.close() }
             throw error
         }
-        let accepting = stream.map { [$0] } ?? []
-        return DNSListener(channels: udpChannels + accepting, acceptingChannels: accepting, relay: relay)
-    }
-
-    /// The relay on host:port, or nil when its sockets cannot take this host (a scoped IPv6 address: the relay
-    /// binds numeric addresses only), so that NIO serves UDP there instead.
-    private static func startRelay(_ plan: UDPRelayPlan, host: String, port: Int,
-                                   group: MultiThreadedEventLoopGroup, logger: Logger)
-        throws(DatagramSocketError) -> UDPRelay? {
-        let relay: UDPRelay
-        do throws(DatagramSocketError) {
-            relay = try UDPRelay(plan: plan, host: host, port: port, logger: logger)
-        } catch {
-            guard error.code == EINVAL else { throw error }
-            logger.notice("the datagram relay cannot bind this address; UDP is served by NIO",
-                          metadata: ["listener": "\(host):\(port)"])
-            return nil
-        }
-        logger.info("UDP is served by the datagram relay",
-                    metadata: ["listener": "\(host):\(relay.boundAddresses.first?.port ?? port)",
-                               "threads": "\(relay.boundAddresses.count)"])
-        return relay
-    }
-
-    private static func bindUDP(host: String, port: Int, settings: Settings, handler: any QueryHandler,
-                                on loop: any EventLoop) async throws -> any Channel {
-        try await DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
-            .channelOption(.datagramVectorReadMessageCount, value: settings.udpBatchSize)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        UDPQueryHandler(handler: handler, counters: .shared))
-                }
-            }
-            .bind(host: host, port: port)
-            .get()
+        return DNSListener(acceptingChannels: stream.map { [$0] } ?? [], relay: relay)
     }
 
     private static func bindStream(host: String, port: Int, settings: Settings, handler: any QueryHandler,
@@ -164,7 +116,7 @@ public final class DNSListener: Sendable {
     /// Stops listening; connections already accepted finish their queries.
     public func close() async {
         await relay?.close()
-        for channel in channels { try? await channel.close() }
+        for channel in acceptingChannels { try? await channel.close() }
     }
 }
 

@@ -1,5 +1,4 @@
 import Logging
-import NIOCore
 
 /// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
 public final class GRPCListener: Sendable {
@@ -12,23 +11,15 @@ public final class GRPCListener: Sendable {
     /// The bound `HOST:PORT` addresses, with the actual ports.
     public let boundAddresses: [String]
 
-    /// Binds every address (port 0 picks one) with its security; serving starts with `start()`.
-    /// `isServing` is what the gRPC health service (`grpc.health.v1.Health/Check`) reports.
-    public convenience init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
-                            group: any EventLoopGroup, logger: Logger,
-                            isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
-        try self.init(addresses: addresses, handler: handler, relays: [], group: group, logger: logger,
-                      isServing: isServing)
-    }
-
-    /// The same, with `relays` (when the block only forwards over `multiplex_udp`) taking the queries the engine
-    /// would, each on its own completion-queue thread, with no event loop between. The server has a completion queue
-    /// per relay, or else per event loop.
-    init(addresses: [(address: String, security: GRPCServerSecurity)], handler: any QueryHandler,
-         relays: [QueueThreadRelay], group: any EventLoopGroup, logger: Logger,
+    /// Binds every address (port 0 picks one) with its security, each completion queue's thread a worker of
+    /// `plan` (one per event loop): a call's query is decided and forwarded on the thread that read the call, with no
+    /// event loop between. Serving starts with `start()`. `isServing` is what the gRPC health service
+    /// (`grpc.health.v1.Health/Check`) reports.
+    init(addresses: [(address: String, security: GRPCServerSecurity)], plan: WorkerPlan, logger: Logger,
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
+        let relays = QueueThreadRelay.forEachQueue(plan)
+        guard !relays.isEmpty else { throw .outOfMemory }
         let counters = ListenerCounters.shared
-        let handoff = EventLoopHandoff()
         server = GRPCServer(methods: [
             DnsServiceMethod.query: { request, responder in
                 let query: DNSMessage
@@ -42,33 +33,17 @@ public final class GRPCListener: Sendable {
                     return
                 }
                 let peer = responder.peer
-                if !relays.isEmpty {
-                    let call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
-                        BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
-                        responder.reply(DnsPacketCodec.encode(reply.bytes))
-                    }, onQueueThread: responder.onQueueThread)
-                    relays[responder.queueIndex].forward(query, call: call)
-                    return
-                }
-                let loop = group.any()
-                let context = QueryContext(client: peer.isEmpty ? nil : peer, transport: .grpc, eventLoop: loop)
-                // One hop to the event loop for the whole query: every future step the engine takes from the
-                // completion-queue thread would otherwise be a hop of its own. The hop itself is shared by the
-                // calls that arrived together (see EventLoopHandoff).
-                handoff.enqueue(on: loop) {
-                    handler.handle(query, context: context).whenSuccess { reply in
-                        BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
-                        responder.reply(DnsPacketCodec.encode(reply.bytes))
-                    }
-                }
+                let call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
+                    BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
+                    responder.reply(DnsPacketCodec.encode(reply.bytes))
+                }, onQueueThread: responder.onQueueThread)
+                relays[responder.queueIndex].forward(query, call: call)
             },
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], queues: relays.isEmpty ? group.loopCount : relays.count, maxCallsInService: Self.maxCallsInService) {
-            queue, queueEnding in
-            handoff.flush()
-            return relays.isEmpty ? nil : relays[queue].turn(queueEnding: queueEnding)
+        ], queues: relays.count, maxCallsInService: Self.maxCallsInService) { queue, queueEnding in
+            relays[queue].turn(queueEnding: queueEnding)
         }
         var bound: [String] = []
         for (address, security) in addresses {

@@ -8,6 +8,8 @@ public final class ServerInstance: Sendable {
     private let dnsListeners: [DNSListener]
     private let grpcListeners: [GRPCListener]
     private let forwarders: [Forwarder]
+    /// The workers that make the UDP exchanges event loops ask for (see `ExchangeWorkers`).
+    private let exchangeWorkers: ExchangeWorkers
     private let inFlight: InFlightQueries
     private let collector: MetricsCollectors.Token
     private let logger: Logger
@@ -18,9 +20,10 @@ public final class ServerInstance: Sendable {
 
     /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
     private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], grpcServers: [String],
-                 forwarders: [Forwarder], inFlight: InFlightQueries, logger: Logger, plugins: [any QueryStep],
-                 listening: [String]) {
+                 forwarders: [Forwarder], exchangeWorkers: ExchangeWorkers, inFlight: InFlightQueries, logger: Logger,
+                 plugins: [any QueryStep], listening: [String]) {
         self.dnsListeners = dnsListeners
+        self.exchangeWorkers = exchangeWorkers
         self.grpcListeners = grpcListeners
         self.forwarders = forwarders
         self.inFlight = inFlight
@@ -52,6 +55,9 @@ public final class ServerInstance: Sendable {
                              state: ServiceState? = nil) async throws(StartupError)
         -> ServerInstance {
         let inFlight = InFlightQueries()
+        guard let exchangeWorkers = ExchangeWorkers(count: group.loopCount, logger: logger) else {
+            throw StartupError(at: nil, "cannot start the UDP exchange workers: the system gave no eventfd")
+        }
         var forwarders: [Forwarder] = []
         var plugins: [any QueryStep] = []
         var routes: [ListenerKey: [ListenerEngine.Route]] = [:]
@@ -59,7 +65,8 @@ public final class ServerInstance: Sendable {
         var order: [ListenerKey] = []
         do throws(StartupError) {
             for block in configuration.servers {
-                let engine = try blockEngine(block, group: group, logger: logger, overrides: overrides)
+                let engine = try blockEngine(block, group: group, exchangeWorkers: exchangeWorkers, logger: logger,
+                                             overrides: overrides)
                 if let forwarder = engine.forwarder { forwarders.append(forwarder) }
                 plugins += engine.steps
                 for key in block.keys {
@@ -82,6 +89,7 @@ public final class ServerInstance: Sendable {
             }
         } catch {
             forwarders.forEach { $0.stop() }
+            await exchangeWorkers.close()
             stopPlugins(plugins)
             throw error
         }
@@ -95,12 +103,9 @@ public final class ServerInstance: Sendable {
                 let serverMetrics = ServerMetrics(server: key.metricsLabel)
                 let router = ListenerEngine(routes: routes[key] ?? [], metrics: serverMetrics, inFlight: inFlight)
                 let tls = tlsByKey[key]
-                // DoT clients stay on NIO's TLS; plain DNS and gRPC may be served by the datagram relay.
-                let relayPlan = key.scheme == .tls ? nil : UDPRelayPlan(engine: router, group: group)
                 switch key.scheme {
                 case .dns, .tls:
                     var settings = DNSListener.Settings()
-                    settings.relay = relayPlan
                     if key.scheme == .tls, let (tlsSettings, location) = tls {
                         do { settings.tls = try tlsSettings.dotServerContext() } catch {
                             throw StartupError(at: location, "\(error)")
@@ -109,7 +114,7 @@ public final class ServerInstance: Sendable {
                     let listener: DNSListener
                     do {
                         listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
-                                                              handler: router, group: group, logger: logger)
+                                                              engine: router, group: group, logger: logger)
                     } catch {
                         throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
                     }
@@ -121,19 +126,15 @@ public final class ServerInstance: Sendable {
                             throw StartupError(at: location, "\(error)")
                         }
                     }
-                    let relays = relayPlan.map(QueueThreadRelay.forEachQueue) ?? []
-                    if !relays.isEmpty {
-                        logger.info("gRPC queries are forwarded by the datagram relay",
-                                    metadata: ["listener": "\(key)"])
-                    }
                     let listener: GRPCListener
                     do {
-                        listener = try GRPCListener(addresses: [(key.grpcAddress, security)], handler: router,
-                                                    relays: relays, group: group, logger: logger,
+                        listener = try GRPCListener(addresses: [(key.grpcAddress, security)],
+                                                    plan: WorkerPlan(engine: router, group: group), logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)
                     }
+                    logger.info("gRPC queries are forwarded by the datagram relay", metadata: ["listener": "\(key)"])
                     // Before the first call: a health check must never find the listener up and the daemon starting.
                     state?.listening()
                     listener.start()
@@ -146,6 +147,7 @@ public final class ServerInstance: Sendable {
             for listener in dnsListeners { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
             forwarders.forEach { $0.stop() }
+            await exchangeWorkers.close()
             stopPlugins(plugins)
             throw error
         }
@@ -156,12 +158,13 @@ public final class ServerInstance: Sendable {
             }
         }
         return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, grpcServers: grpcServers,
-                              forwarders: forwarders, inFlight: inFlight, logger: logger, plugins: plugins,
+                              forwarders: forwarders, exchangeWorkers: exchangeWorkers, inFlight: inFlight,
+                              logger: logger, plugins: plugins,
                               listening: listening)
     }
 
     private static func blockEngine(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
-                                    logger: Logger, overrides: EngineOverrides)
+                                    exchangeWorkers: ExchangeWorkers, logger: Logger, overrides: EngineOverrides)
         throws(StartupError) -> ServerBlockEngine {
         var sets: [UpstreamSet] = []
         for forward in block.forwarders {
@@ -171,7 +174,8 @@ public final class ServerInstance: Sendable {
             }
             let metrics = ForwardMetrics(plugin: forward.kind == .grpc ? "grpc" : "forward")
             do {
-                sets.append(try UpstreamSetFactory.make(forward, group: group, metrics: metrics, logger: logger,
+                sets.append(try UpstreamSetFactory.make(forward, group: group, exchangeWorkers: exchangeWorkers,
+                                                       metrics: metrics, logger: logger,
                                                        overrides: overrides))
             } catch {
                 sets.forEach { $0.stop() }
@@ -211,6 +215,7 @@ public final class ServerInstance: Sendable {
             }
         }
         forwarders.forEach { $0.stop() }
+        await exchangeWorkers.close()
         MetricsCollectors.shared.remove(collector)
         Self.stopPlugins(plugins)
     }

@@ -5,8 +5,9 @@ import NIOSSL
 
 /// Builds the engine's upstream set for one `forward`, `grpc` or `proxy` directive.
 enum UpstreamSetFactory {
-    static func make(_ config: ForwardConfiguration, group: any EventLoopGroup, metrics: ForwardMetrics,
-                     logger: Logger, overrides: EngineOverrides) throws(StartupError) -> UpstreamSet {
+    static func make(_ config: ForwardConfiguration, group: any EventLoopGroup, exchangeWorkers: ExchangeWorkers,
+                     metrics: ForwardMetrics, logger: Logger, overrides: EngineOverrides)
+        throws(StartupError) -> UpstreamSet {
         var options = forwardOptions(config)
         if let timeout = overrides.requestTimeout {
             options.requestTimeout = TimeAmount(timeout)
@@ -15,7 +16,8 @@ enum UpstreamSetFactory {
         var transports: [(any UpstreamExchanger, weight: Int)] = []
         for (index, upstream) in config.upstreams.enumerated() {
             let weight = config.policy == .weighted && index < config.weights.count ? config.weights[index] : 1
-            transports.append((try transport(for: upstream, in: config, options: options, group: group), weight))
+            transports.append((try transport(for: upstream, in: config, options: options, group: group,
+                                              exchangeWorkers: exchangeWorkers), weight))
         }
         let zone: DNSName
         let except: [DNSName]
@@ -35,7 +37,6 @@ enum UpstreamSetFactory {
         var options = ForwardOptions()
         options.forceTCP = config.forceTCP
         options.preferUDP = config.preferUDP && !config.forceTCP
-        options.multiplexUDP = config.multiplexUDP
         options.expire = TimeAmount(config.expire)
         options.maxFails = config.maxFails
         options.maxIdleConnections = config.maxIdleConns
@@ -66,7 +67,7 @@ enum UpstreamSetFactory {
     }
 
     private static func transport(for upstream: UpstreamAddress, in config: ForwardConfiguration,
-                                  options: ForwardOptions, group: any EventLoopGroup)
+                                  options: ForwardOptions, group: any EventLoopGroup, exchangeWorkers: ExchangeWorkers)
         throws(StartupError) -> any UpstreamExchanger {
         let label = upstream.description
         let tls = config.tlsSettings(for: upstream)
@@ -77,9 +78,8 @@ enum UpstreamSetFactory {
             switch speaksGRPC ? .grpc : upstream.transport {
             case .dns:
                 return DNSUpstreamTransport(label: label, address: try address(of: upstream, in: config),
-                                            group: group, expire: options.expire,
-                                            maxIdleConnections: options.maxIdleConnections,
-                                            multiplexUDP: options.multiplexUDP)
+                                            group: group, exchangeWorkers: exchangeWorkers, expire: options.expire,
+                                            maxIdleConnections: options.maxIdleConnections)
             case .tls:
                 let context: NIOSSLContext
                 do { context = try tls.dotClientContext() } catch {

@@ -1,4 +1,4 @@
-/// The datagram relay of a gRPC listener whose block only forwards over `multiplex_udp` (`UDPRelayPlan`), run by the
+/// The worker of a gRPC listener's completion queue (`WorkerPlan`), run by the
 /// gRPC server's completion-queue thread itself: a call's query leaves for its upstream from the thread that read the
 /// call, and replies are read and answered between batches of completions, so a call crosses no thread on its way.
 /// Handed to a relay thread of its own and back instead, every batch of calls cost two thread switches on a shared
@@ -9,12 +9,12 @@
 ///
 /// Used on the completion-queue thread only: `forward` from the call handlers, `turn` between batches.
 final class QueueThreadRelay: @unchecked Sendable {
-    private let worker: UDPRelayWorker
+    private let worker: Worker
     private let doorbell: RelayDoorbell
 
     /// One relay for each completion queue of the listener's server, as many as event loops (`plan.threads`); none
-    /// when any cannot be had (the listener then hands its calls to the engine).
-    static func forEachQueue(_ plan: UDPRelayPlan) -> [QueueThreadRelay] {
+    /// when any cannot be had (the listener does not start).
+    static func forEachQueue(_ plan: WorkerPlan) -> [QueueThreadRelay] {
         var relays: [QueueThreadRelay] = []
         for _ in 0..<plan.threads {
             guard let relay = QueueThreadRelay(plan: plan) else {
@@ -27,8 +27,8 @@ final class QueueThreadRelay: @unchecked Sendable {
     }
 
     /// nil when the relay's buffers or the doorbell's eventfd cannot be had.
-    init?(plan: UDPRelayPlan) {
-        guard let worker = UDPRelayWorker(plan: plan, listener: nil), let doorbell = RelayDoorbell() else { return nil }
+    init?(plan: WorkerPlan) {
+        guard let worker = Worker(plan: plan, listener: nil), let doorbell = RelayDoorbell() else { return nil }
         self.worker = worker
         self.doorbell = doorbell
     }

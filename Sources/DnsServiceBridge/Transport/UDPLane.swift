@@ -1,21 +1,50 @@
 import NIOCore
 
-/// One relay thread's sockets to one upstream: `socketsPerUpstream` connected sockets, each taking new queries for
-/// `expire` (so source ports rotate) and then draining; each batch of queries leaves on one of them drawn at random,
-/// each query under an ID no other query in flight on its socket has, and only a datagram with that ID and the same
-/// question completes it. Used on its relay thread only.
-final class RelayLane {
+/// One worker thread's sockets to one plain DNS upstream, the only UDP exchange there is: `socketsPerUpstream`
+/// connected sockets, each taking new queries for `expire` (so source ports rotate) and then draining; each batch of
+/// queries leaves on one of them drawn at random, each query under an ID no other query in flight on its socket has,
+/// and only a datagram from the upstream (the kernel drops others on a connected socket) with that ID and the same
+/// question completes it. Used on its worker thread only.
+final class UDPLane {
+    /// The upstream, with what the lane's sockets to it need.
+    struct Target: Sendable {
+        /// The transport the lane serves, to find its lane on a worker.
+        let key: ObjectIdentifier
+        let label: String
+        let address: SocketAddress
+        let counters: TransportCounters
+        let expire: TimeAmount
+    }
+
+    /// Who waits for a reply: a walk a worker drives, or an exchange an event loop asked for (a walk driven there,
+    /// a health check).
+    enum Waiter {
+        case walk(ListenerEngine.Forwarded, replyTo: RelayClient)
+        case promise(EventLoopPromise<DNSMessage>)
+    }
+
     /// A query waiting for its upstream's reply.
     struct Pending {
-        /// The query, with its walk's exchange with this lane's upstream in flight.
-        let forwarded: ListenerEngine.Forwarded
-        /// Where the reply goes.
-        let client: RelayClient
+        let query: DNSMessage
+        let waiter: Waiter
         /// When this exchange gives up.
         let deadline: NIODeadline
-
-        var query: DNSMessage { forwarded.query }
     }
+
+    /// What a datagram read on one of the lane's sockets turned out to be.
+    enum Arrival {
+        /// The reply to a waiting query (taken off the socket), with the query's own ID.
+        case reply(Pending, DNSMessage)
+        /// Nothing waits under its ID (most likely late, after its deadline), or it is not DNS, or a spoofer guessed
+        /// the ID but not the question: dropped and counted; the query keeps waiting for the real reply.
+        case dropped
+    }
+
+    /// What a lane's socket reads at once: 4 KiB, about the largest EDNS0 size in common use.
+    static let receiveBufferSize = 4096
+    /// The largest reply taken over UDP. A read that fills the buffer may have been cut by the kernel, so such a
+    /// reply, like any larger one, is treated as truncated (and asked again over TCP where the client needs it).
+    static let largestReply = receiveBufferSize - 1
 
     /// One connected socket and the queries waiting on it.
     final class Socket {
@@ -37,7 +66,7 @@ final class RelayLane {
     /// number a spoofer must guess besides the ID); each takes new queries for `expire`, then drains and closes.
     static let socketsPerUpstream = 16
 
-    let target: UDPRelayPlan.Target
+    let target: Target
     /// The sockets taking new queries, one per slot (nil: opened when a batch draws that slot).
     private(set) var slots: [Socket?]
     /// Sockets past `expire` (or failed) waiting for their last replies.
@@ -48,8 +77,8 @@ final class RelayLane {
     private let outgoing: DatagramBatch
     private var random = ChaChaRandom()
 
-    init?(target: UDPRelayPlan.Target, batchSize: Int, sockets: Int = RelayLane.socketsPerUpstream) {
-        guard let outgoing = DatagramBatch(capacity: batchSize, slotSize: UDPExchangeHandler.largestReply) else {
+    init?(target: Target, batchSize: Int, sockets: Int = UDPLane.socketsPerUpstream) {
+        guard let outgoing = DatagramBatch(capacity: batchSize, slotSize: Self.largestReply) else {
             return nil
         }
         self.target = target
@@ -57,11 +86,10 @@ final class RelayLane {
         slots = Array(repeating: nil, count: max(1, sockets))
     }
 
-    var upstream: Upstream { target.upstream }
     var sockets: [Socket] { slots.compactMap { $0 } + draining }
 
-    /// Queues the walk's query to the upstream under a fresh ID; false when no socket can be had or every ID is
-    /// taken.
+    /// Queues the query to the upstream under a fresh ID; false when no socket can be had, every ID is taken, or
+    /// the query is larger than a slot.
     func send(_ waiting: Pending, now: NIODeadline) -> Bool {
         if outgoing.isFull { flush() }
         guard let socket = socketForBatch(now: now), let id = unusedID(on: socket) else { return false }
@@ -78,6 +106,35 @@ final class RelayLane {
         guard let socket = batchSocket else { return }
         outgoing.flush(on: socket.socket)
         batchSocket = nil
+    }
+
+    /// Matches a datagram read on `socket` with the query waiting under its ID (RFC 5452: ID and question).
+    func arrival(_ bytes: [UInt8], cut: Bool, on socket: Socket, now: NIODeadline) -> Arrival {
+        let counters = target.counters
+        guard bytes.count >= DNSHeader.size else {
+            counters.mismatchedReplies.add(1, ordering: .relaxed)
+            return .dropped
+        }
+        let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        guard let waiting = socket.pending[id] else {
+            counters.unexpectedReplies.add(1, ordering: .relaxed)
+            return .dropped
+        }
+        let reply: DNSMessage
+        if cut || bytes.count > Self.largestReply {
+            // More than we take over UDP: answered as a server that could not fit it would.
+            reply = waiting.query.truncatedEmptyReply()
+        } else {
+            var restored = bytes
+            restored.setUInt16(waiting.query.header.id, at: 0)
+            guard let parsed = try? DNSMessage(bytes: restored), parsed.isAnswer(to: waiting.query) else {
+                counters.mismatchedReplies.add(1, ordering: .relaxed)
+                return .dropped
+            }
+            reply = parsed
+        }
+        _ = take(id, on: socket, now: now)
+        return .reply(waiting, reply)
     }
 
     /// The waiting query a reply with this ID belongs to, taken off the socket; nil when none waits.

@@ -1,57 +1,61 @@
 import NIOCore
 
-/// The datagram relay's work on one thread: takes queries (a batch read from its listening socket on a relay thread
-/// of its own, or the calls of a gRPC listener on that server's completion-queue thread), has the listener's engine
-/// decide each (answered at once, or a walk to forward), sends plain DNS exchanges over the thread's own connected
-/// sockets, matches the replies, drives the walk on, and answers (a batch of datagrams written at once, or the gRPC
-/// call's responder), as dnsdist's UDP path does, with no future, channel pipeline or allocation per packet beyond
-/// the message itself. A walk step it has no socket for (a TCP retry, a DoT or gRPC upstream) goes on on an event
-/// loop with the same walk. Used on one thread only.
-final class UDPRelayWorker {
+/// One worker thread, where queries run to completion with no hop: it takes queries (a batch read from a `dns://`
+/// listener's socket on a relay thread, or the calls of a gRPC listener on that server's completion-queue thread),
+/// has the listener's engine decide each (answered at once, or a walk to forward), sends plain DNS exchanges on its
+/// own UDP lanes, matches the replies, drives the walk on, and answers (a batch of datagrams written at once, or the
+/// gRPC call's responder), as dnsdist's UDP path does, with no future, channel pipeline or allocation per packet
+/// beyond the message itself. A walk step it has no lane for (a TCP retry, a DoT or gRPC upstream) goes on on an
+/// event loop with the same walk. A worker with an inbox also makes the UDP exchanges event loops ask for (walks
+/// driven there, health checks): its lanes are the only UDP sockets to upstreams. Used on one thread only.
+final class Worker {
     private static let batchSize = 32
     /// Batches read from one socket before the others get their turn.
     private static let readsPerTurn = 4
     private static let sweepInterval: TimeAmount = .milliseconds(50)
 
-    private let plan: UDPRelayPlan
-    /// The listening socket of a `dns://` listener; nil for a gRPC listener's relay.
+    /// The listener's engine; nil for a worker that only makes exchanges for event loops.
+    private let plan: WorkerPlan?
+    /// The listening socket of a `dns://` listener's relay thread.
     private let listener: DatagramSocket?
-    private let lanes: [RelayLane]
+    /// Exchanges event loops hand over (the instance's exchange workers).
+    private let inbox: WorkerInbox?
+    /// A lane per upstream this worker has exchanged with, opened on first use.
+    private var lanes: [UDPLane] = []
+    private var laneIndex: [ObjectIdentifier: Int] = [:]
     private let incoming: DatagramBatch
     private let answers: DatagramBatch
     /// Answers to gRPC calls made in this turn, sent together from the completion-queue thread at the flush.
     private var callAnswers: [(call: RelayCall, reply: DNSMessage)] = []
     private var nextSweep = NIODeadline.now()
 
-    init?(plan: UDPRelayPlan, listener: DatagramSocket?) {
-        // Queries arrive whole up to a slot; replies are read as the NIO path reads them (UDPExchangeHandler).
-        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.receiveBufferSize),
-              let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPExchangeHandler.largestReply)
+    /// nil when the buffers cannot be had.
+    init?(plan: WorkerPlan?, listener: DatagramSocket?, inbox: WorkerInbox? = nil) {
+        // Queries arrive whole up to a slot, as replies do on the lanes.
+        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPLane.receiveBufferSize),
+              let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPLane.largestReply)
         else { return nil }
-        var lanes: [RelayLane] = []
-        for target in plan.targets {
-            guard let lane = RelayLane(target: target, batchSize: Self.batchSize) else { return nil }
-            lanes.append(lane)
-        }
         self.plan = plan
         self.listener = listener
-        self.lanes = lanes
+        self.inbox = inbox
         self.incoming = incoming
         self.answers = answers
     }
 
-    /// Serves a `dns://` listener's socket on a relay thread until `control` stops it; then lets go of what is in
-    /// flight.
-    func run(until control: UDPRelay.Control) {
+    /// Serves the listener's socket and the inbox on a thread of its own until `control` stops it; then lets go of
+    /// what is in flight.
+    func run(until control: WorkerThreads.Control) {
         while !control.isStopping {
-            var watched: [(lane: RelayLane, socket: RelayLane.Socket)] = []
+            var watched: [(lane: UDPLane, socket: UDPLane.Socket)] = []
             for lane in lanes {
                 for socket in lane.sockets { watched.append((lane, socket)) }
             }
-            let ready = DatagramReadiness.wait(for: [listener?.waitable ?? -1] + watched.map(\.socket.socket.waitable),
-                                               timeoutMS: 20)
-            if ready.first == true { readQueries() }
-            for (index, entry) in watched.enumerated() where index + 1 < ready.count && ready[index + 1] {
+            let fixed = [listener?.waitable ?? -1, inbox?.waitable ?? -1]
+            let ready = DatagramReadiness.wait(for: fixed + watched.map(\.socket.socket.waitable), timeoutMS: 20)
+            if ready[0] { readQueries() }
+            if ready[1] { takeInbox() }
+            for (index, entry) in watched.enumerated() where index + fixed.count < ready.count
+                && ready[index + fixed.count] {
                 readReplies(on: entry.socket, of: entry.lane)
             }
             // The sweep's answers (SERVFAIL after the last timeout) leave with this flush, not the next turn's.
@@ -59,12 +63,18 @@ final class UDPRelayWorker {
             flushAll()
         }
         abandon()
+        inbox?.close()
     }
 
     /// Past the shutdown grace: what is still waiting gets no answer, but is no longer counted in flight.
     func abandon() {
         for lane in lanes {
-            for waiting in lane.closeAll() { plan.engine.abandon(waiting.forwarded) }
+            for waiting in lane.closeAll() {
+                switch waiting.waiter {
+                case .walk(let forwarded, _): plan?.engine.abandon(forwarded)
+                case .promise(let promise): promise.fail(ExchangeError.shutDown)
+                }
+            }
         }
         flushAll()
     }
@@ -93,7 +103,7 @@ final class UDPRelayWorker {
         for lane in lanes {
             for socket in lane.sockets {
                 for waiting in socket.pending.values {
-                    if case .call(let call) = waiting.client { return call }
+                    if case .walk(_, .call(let call)) = waiting.waiter { return call }
                 }
             }
         }
@@ -132,6 +142,7 @@ final class UDPRelayWorker {
 
     /// Decides `query` with the listener's engine: answers it, or sends it on (with the next flush or `turn()`).
     func forward(_ query: DNSMessage, from client: RelayClient) {
+        guard let plan else { return }
         let now = NIODeadline.now()
         switch plan.engine.decide(query, from: client.asker, now: now) {
         case .answer(let reply):
@@ -142,18 +153,20 @@ final class UDPRelayWorker {
         }
     }
 
-    /// Does what the walk's `step` says: a UDP exchange on this thread's lane to that upstream, or the answer; a
-    /// step the relay has no lane for (TCP, DoT and gRPC upstreams) goes on on an event loop.
+    /// Does what the walk's `step` says: a UDP exchange on this worker's lane to that upstream, or the answer; a
+    /// step it has no lane for goes on on an event loop.
     private func drive(_ forwarded: ListenerEngine.Forwarded, _ step: ForwardWalk.Step, replyTo client: RelayClient) {
+        guard let plan else { return }
         var (forwarded, step) = (forwarded, step)
         while true {
             switch step {
             case .answer(let reply):
                 return deliver(plan.engine.finish(forwarded, reply: reply), to: client, for: forwarded.query)
             case .exchange(let upstream, .udp, let deadline):
-                guard let lane = lanes.first(where: { $0.upstream === upstream }) else { fallthrough }
-                let waiting = RelayLane.Pending(forwarded: forwarded, client: client, deadline: deadline)
-                if lane.send(waiting, now: .now()) { return }
+                guard let target = upstream.udpTarget else { fallthrough }
+                let waiting = UDPLane.Pending(query: forwarded.query, waiter: .walk(forwarded, replyTo: client),
+                                              deadline: deadline)
+                if lane(for: target)?.send(waiting, now: .now()) == true { return }
                 step = forwarded.walk.failed(ExchangeError.connectionFailed(upstream: upstream.label,
                                                                             reason: "no socket or ID free"))
             case .exchange:
@@ -162,13 +175,39 @@ final class UDPRelayWorker {
         }
     }
 
+    /// The lane to `target`, opened on first use; nil when its buffers cannot be had.
+    private func lane(for target: UDPLane.Target) -> UDPLane? {
+        if let index = laneIndex[target.key] { return lanes[index] }
+        guard let lane = UDPLane(target: target, batchSize: Self.batchSize) else { return nil }
+        laneIndex[target.key] = lanes.count
+        lanes.append(lane)
+        return lane
+    }
+
+    // MARK: exchanges for event loops
+
+    private func takeInbox() {
+        guard let inbox else { return }
+        let now = NIODeadline.now()
+        for exchange in inbox.take() {
+            let waiting = UDPLane.Pending(query: exchange.query, waiter: .promise(exchange.promise),
+                                          deadline: exchange.deadline)
+            if lane(for: exchange.target)?.send(waiting, now: now) != true {
+                exchange.promise.fail(ExchangeError.connectionFailed(upstream: exchange.target.label,
+                                                                     reason: "no socket or ID free"))
+            }
+        }
+    }
+
     // MARK: replies
 
     /// Reads what replies have come on `socket` (a few batches at most).
-    private func readReplies(on socket: RelayLane.Socket, of lane: RelayLane) {
+    private func readReplies(on socket: UDPLane.Socket, of lane: UDPLane) {
         for _ in 0..<Self.readsPerTurn {
             let read = incoming.receive(from: socket.socket) { bytes, cut, _ in
-                reply(bytes, cut: cut, on: socket, of: lane)
+                if case .reply(let waiting, let reply) = lane.arrival(bytes, cut: cut, on: socket, now: .now()) {
+                    replied(waiting, reply)
+                }
             }
             switch read {
             case .success(let count):
@@ -178,53 +217,37 @@ final class UDPRelayWorker {
             case .failure(let error):
                 // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
                 // waiting on this socket moves on to the next upstream now rather than at its deadline.
-                let failure = ExchangeError.connectionFailed(upstream: lane.upstream.label, reason: "\(error)")
+                let failure = ExchangeError.connectionFailed(upstream: lane.target.label, reason: "\(error)")
                 for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, failure) }
                 return
             }
         }
     }
 
-    private func reply(_ bytes: [UInt8], cut: Bool, on socket: RelayLane.Socket, of lane: RelayLane) {
-        let counters = lane.target.counters
-        guard bytes.count >= DNSHeader.size else {
-            counters.mismatchedReplies.add(1, ordering: .relaxed)
-            return
+    private func replied(_ waiting: UDPLane.Pending, _ reply: DNSMessage) {
+        switch waiting.waiter {
+        case .walk(var forwarded, let client):
+            let next = forwarded.walk.replied(reply)
+            drive(forwarded, next, replyTo: client)
+        case .promise(let promise):
+            promise.succeed(reply)
         }
-        let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-        guard let waiting = socket.pending[id] else {
-            counters.unexpectedReplies.add(1, ordering: .relaxed)  // most likely late, after its deadline
-            return
-        }
-        let reply: DNSMessage
-        if cut || bytes.count > UDPExchangeHandler.largestReply {
-            // More than we take over UDP: answered as a server that could not fit it would (see UDPExchangeHandler).
-            reply = waiting.query.truncatedEmptyReply()
-        } else {
-            var restored = bytes
-            restored.setUInt16(waiting.query.header.id, at: 0)
-            guard let parsed = try? DNSMessage(bytes: restored), parsed.isAnswer(to: waiting.query) else {
-                // A spoofer who guessed the ID, or garbage: dropped, and the query keeps waiting for the real one.
-                counters.mismatchedReplies.add(1, ordering: .relaxed)
-                return
-            }
-            reply = parsed
-        }
-        _ = lane.take(id, on: socket, now: .now())
-        var forwarded = waiting.forwarded
-        let next = forwarded.walk.replied(reply)
-        drive(forwarded, next, replyTo: waiting.client)
     }
 
-    private func failed(_ waiting: RelayLane.Pending, _ error: ExchangeError) {
-        var forwarded = waiting.forwarded
-        let next = forwarded.walk.failed(error)
-        drive(forwarded, next, replyTo: waiting.client)
+    private func failed(_ waiting: UDPLane.Pending, _ error: ExchangeError) {
+        switch waiting.waiter {
+        case .walk(var forwarded, let client):
+            let next = forwarded.walk.failed(error)
+            drive(forwarded, next, replyTo: client)
+        case .promise(let promise):
+            promise.fail(error)
+        }
     }
 
-    /// Goes on with a walk the relay began on an event loop; the answer goes where the relay's would.
+    /// Goes on with a walk this worker began on an event loop; the answer goes where the worker's would.
     private func continueOnEventLoop(_ forwarded: ListenerEngine.Forwarded, _ step: ForwardWalk.Step,
                                      replyTo client: RelayClient) {
+        guard let plan else { return }
         let (engine, deliver) = (plan.engine, delivery(for: forwarded.query, to: client))
         ForwardAttempt.resume(forwarded.walk, at: step, on: plan.group.next()).whenSuccess { walk, reply in
             var forwarded = forwarded
@@ -277,14 +300,10 @@ final class UDPRelayWorker {
     private func sweepIfDue() {
         let now = NIODeadline.now()
         guard now >= nextSweep else { return }
-        sweep(now: now)
         nextSweep = now + Self.sweepInterval
-    }
-
-    private func sweep(now: NIODeadline) {
         for lane in lanes {
             for waiting in lane.sweep(now: now) {
-                failed(waiting, .timeout(upstream: lane.upstream.label))
+                failed(waiting, .timeout(upstream: lane.target.label))
             }
         }
     }

@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// Worker threads of their own (a gRPC listener's workers are its completion-queue threads instead:
+/// `QueueThreadRelay`), each running a `Worker` until `close()`: a `dns://` listener's relay threads, each with its
+/// own socket on the listening port (SO_REUSEPORT, so the kernel spreads clients over them), and a server instance's
+/// exchange workers, each with an inbox for the UDP exchanges event loops ask for.
+final class WorkerThreads: Sendable {
+    /// What the threads watch: whether to stop, and how many still run.
+    final class Control: Sendable {
+        private let stopping = Atomic<Bool>(false)
+        private let running = Atomic<Int>(0)
+
+        var isStopping: Bool { stopping.load(ordering: .relaxed) }
+        var isRunning: Bool { running.load(ordering: .acquiring) > 0 }
+
+        func stop() { stopping.store(true, ordering: .relaxed) }
+        func started() { running.add(1, ordering: .relaxed) }
+        func ended() { running.subtract(1, ordering: .releasing) }
+    }
+
+    private let sockets: [DatagramSocket]
+    private let control = Control()
+
+    /// A `dns://` listener's relay threads: binds a socket per thread on host:port (the port the first one got when
+    /// 0) and starts a worker on each.
+    static func relay(_ plan: WorkerPlan, host: String, port: Int, logger: Logger)
+        throws(DatagramSocketError) -> WorkerThreads {
+        var sockets: [DatagramSocket] = []
+        var port = port
+        for _ in 0..<plan.threads {
+            let socket = try DatagramSocket.bind(host: host, port: port)
+            if port == 0 { port = socket.localAddress?.port ?? 0 }
+            sockets.append(socket)
+        }
+        let bound = sockets
+        return WorkerThreads(name: "udp-relay", sockets: bound, logger: logger) { index in
+            Worker(plan: plan, listener: bound[index])
+        }
+    }
+
+    /// Starts a thread per `sockets` (or `count` threads when there are none), each running `makeWorker(index)`.
+    init(name: String, sockets: [DatagramSocket] = [], count: Int = 0, logger: Logger,
+         makeWorker: @escaping @Sendable (Int) -> Worker?) {
+        self.sockets = sockets
+        for index in 0..<(sockets.isEmpty ? count : sockets.count) {
+            control.started()
+            let control = control
+            let thread = Thread {
+                defer { control.ended() }
+                // Linux keeps 15 bytes of a thread's name.
+                Thread.current.name = "\(name)-\(index)"
+                guard let worker = makeWorker(index) else {
+                    logger.error("cannot allocate a worker's buffers; it does not start", metadata: ["worker": "\(name)"])
+                    return
+                }
+                worker.run(until: control)
+            }
+            thread.start()
+        }
+    }
+
+    /// The bound addresses of a relay's sockets, with the actual port when port 0 was asked for.
+    var boundAddresses: [SocketAddress] { sockets.compactMap(\.localAddress) }
+
+    /// Stops the threads and closes the sockets (queries still waiting get no answer); waits for the threads, up to
+    /// a second.
+    func close() async {
+        control.stop()
+        for _ in 0..<200 where control.isRunning {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        sockets.forEach { $0.close() }
+    }
+}
