@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -20,30 +21,33 @@ struct cgrpc_dgram_batch {
   cgrpc_dgram_peer *peers;
 };
 
+// A numeric IPv4 or IPv6 address (with a scope, `fe80::1%eth0`) and a port.
 static int parse_address(const char *host, int port, cgrpc_dgram_peer *out) {
   memset(out, 0, sizeof(*out));
-  struct sockaddr_in *v4 = (struct sockaddr_in *)&out->address;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->address;
-  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    out->length = sizeof(*v4);
-    return 0;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST};
+  struct addrinfo *found = NULL;
+  if (getaddrinfo(host, NULL, &hints, &found) != 0 || found == NULL) return -EINVAL;
+  int error = -EAFNOSUPPORT;
+  if (found->ai_addrlen <= sizeof(out->address) &&
+      (found->ai_family == AF_INET || found->ai_family == AF_INET6)) {
+    memcpy(&out->address, found->ai_addr, found->ai_addrlen);
+    out->length = found->ai_addrlen;
+    if (found->ai_family == AF_INET) {
+      out->address.v4.sin_port = htons((uint16_t)port);
+    } else {
+      out->address.v6.sin6_port = htons((uint16_t)port);
+    }
+    error = 0;
   }
-  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)port);
-    out->length = sizeof(*v6);
-    return 0;
-  }
-  return -EINVAL;
+  freeaddrinfo(found);
+  return error;
 }
 
 static int open_socket(const char *host, int port, int bind_it) {
   cgrpc_dgram_peer address;
   int error = parse_address(host, port, &address);
   if (error != 0) return error;
-  int fd = socket(address.address.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(address.address.any.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1;
   if (bind_it) {
@@ -73,7 +77,7 @@ int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out) {
 }
 
 int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t host_size, int *port) {
-  int family = peer->address.ss_family;
+  int family = peer->address.any.sa_family;
   const void *raw = NULL;
   if (family == AF_INET) {
     const struct sockaddr_in *v4 = (const struct sockaddr_in *)&peer->address;

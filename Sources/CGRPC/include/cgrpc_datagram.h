@@ -6,11 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
-/// A datagram's peer: a socket address by value.
+/// A datagram's peer: an IPv4 or IPv6 socket address by value (28 bytes, not sockaddr_storage's 128: every query
+/// in flight keeps its client's).
 typedef struct {
-  struct sockaddr_storage address;
+  union {
+    struct sockaddr any;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+  } address;
   socklen_t length;
 } cgrpc_dgram_peer;
 

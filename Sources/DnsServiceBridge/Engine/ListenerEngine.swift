@@ -25,7 +25,9 @@ final class ListenerEngine: Sendable {
     /// A query on its way to an upstream: its walk, and what `finish` needs once the walk is over.
     struct Forwarded: Sendable {
         var walk: ForwardWalk
-        let route: Route
+        /// The block's route, by its index in `routes` (an index, not a copy: a forwarded query is kept and moved
+        /// with its walk, and its size showed as copying in profiles).
+        let routeIndex: Int
         let client: QueryClient
         let received: NIODeadline
 
@@ -61,18 +63,19 @@ final class ListenerEngine: Sendable {
         guard let name = query.question?.name else {
             return .answer(done(query, query.errorReply(.formErr), zone: "dropped", client: client, received: now))
         }
-        guard let route = routes.first(where: { route in
+        guard let routeIndex = routes.firstIndex(where: { route in
             name.isSubdomain(of: route.zone) && route.network.map { $0.contains(reverseName: name.description) } ?? true
         }) else {
             return .answer(done(query, query.errorReply(.refused), zone: "dropped", client: client, received: now))
         }
+        let route = routes[routeIndex]
         switch route.block.decide(query, from: client) {
         case .answer(let reply, let passed):
             let outcome = QueryOutcome(client: client, received: now, failure: nil)
             let final = route.block.completed(query, reply: reply, passed: passed, outcome)
             return .answer(done(query, final, zone: route.zoneLabel, client: client, received: now))
         case .forward(let walk):
-            return .forward(Forwarded(walk: walk, route: route, client: client, received: now))
+            return .forward(Forwarded(walk: walk, routeIndex: routeIndex, client: client, received: now))
         }
     }
 
@@ -80,9 +83,9 @@ final class ListenerEngine: Sendable {
     func finish(_ forwarded: Forwarded, reply: DNSMessage) -> DNSMessage {
         let outcome = QueryOutcome(client: forwarded.client, received: forwarded.received,
                                    failure: forwarded.walk.failure)
-        let block = forwarded.route.block
-        let final = block.completed(forwarded.query, reply: reply, passed: block.forwardedPassed, outcome)
-        return done(forwarded.query, final, zone: forwarded.route.zoneLabel, client: forwarded.client,
+        let route = routes[forwarded.routeIndex]
+        let final = route.block.completed(forwarded.query, reply: reply, passed: route.block.forwardedPassed, outcome)
+        return done(forwarded.query, final, zone: route.zoneLabel, client: forwarded.client,
                     received: forwarded.received)
     }
 

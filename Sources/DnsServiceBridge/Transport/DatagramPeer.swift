@@ -12,7 +12,7 @@ struct DatagramPeer: Sendable {
         self.raw = raw
     }
 
-    var isIPv6: Bool { raw.address.ss_family == sa_family_t(AF_INET6) }
+    var isIPv6: Bool { raw.address.any.sa_family == sa_family_t(AF_INET6) }
 
     /// The peer as a NIO address, for the paths that need one (plugins, logs); formats the host.
     var socketAddress: SocketAddress? {

@@ -55,9 +55,7 @@ import Testing
         func send(_ id: UInt16, at now: NIODeadline, timeout: TimeAmount = .seconds(2)) throws -> Bool {
             var walk = ForwardWalk(query: try query(id), sets: [set][...], transport: .udp)
             _ = walk.start(now: now)  // counts the exchange in flight with the set's only upstream
-            let route = ListenerEngine.Route(zone: .root, network: nil,
-                                             block: ServerBlockEngine(before: [], forwarder: nil, after: []))
-            let forwarded = ListenerEngine.Forwarded(walk: walk, route: route,
+            let forwarded = ListenerEngine.Forwarded(walk: walk, routeIndex: 0,
                                                      client: QueryClient(transport: .udp, address: nil), received: now)
             return lane.send(UDPLane.Pending(query: walk.query, waiter: .walk(forwarded, replyTo: .datagram(DatagramPeer())),
                                              deadline: now + timeout), now: now)
