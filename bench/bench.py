@@ -254,29 +254,27 @@ def corefile(work: Path, name: str, text: str) -> Path:
     return path
 
 
-def ours_corefile(ports: dict[str, int], upstream: str, upstream_option: str) -> str:
+def ours_corefile(ports: dict[str, int], upstream: str) -> str:
     """For compare.py and profile.py: dnsgrpcd's UDP/TCP, DoT and gRPC listeners forwarding to `upstream`
-    (prefer_udp: TCP and DoT clients are forwarded over UDP, as dnsdist's UDP backend is), with one more forward
-    option (their `-mux` scenarios give `multiplex_udp`; bench.py uses main_corefile, with the defaults)."""
-    option = f"\n        {upstream_option}" if upstream_option else ""
+    (prefer_udp: TCP and DoT clients are forwarded over UDP, as dnsdist's UDP backend is; bench.py uses
+    main_corefile)."""
     return f"""
 dns://.:{ports['udp']} {{
     bind 127.0.0.1
     forward . {upstream} {{
-        prefer_udp{option}
+        prefer_udp
     }}
 }}
 tls://.:{ports['dot']} {{
     bind 127.0.0.1
     tls {CERTS / 'server.pem'} {CERTS / 'server-key.pem'}
     forward . {upstream} {{
-        prefer_udp{option}
+        prefer_udp
     }}
 }}
 grpc://.:{ports['grpc']} {{
     bind 127.0.0.1
-    forward . {upstream} {{{option}
-    }}
+    forward . {upstream}
 }}
 """
 

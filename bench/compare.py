@@ -56,7 +56,7 @@ def main() -> int:
         servers = {}
         for label, binary in (("old", args.old), ("new", args.new)):
             ports[label] = {k: support.free_port() for k in ("udp", "dot", "grpc")}
-            conf = bench.corefile(work, label, bench.ours_corefile(ports[label], upstream, ""))
+            conf = bench.corefile(work, label, bench.ours_corefile(ports[label], upstream))
             servers[label] = bench.dnsgrpcd(label, binary, conf, work / f"{label}.log",
                                             [("127.0.0.1", ports[label]["udp"]), ("127.0.0.1", ports[label]["grpc"])])
             started.append(servers[label])

@@ -4,7 +4,7 @@ h2load drives it, then the hottest symbols (self time). The same placement as be
 generator and knotd on core 1, traffic on 127.0.0.1 only.
 
     python3 bench/profile.py SCENARIO [--binary .build-release/release/dnsgrpcd] [--duration 5] [--top 40]
-    SCENARIO: udp | udp-mux | grpc | grpc-mux | tcp-mux | dot-mux
+    SCENARIO: udp | grpc | tcp | dot
 
 Needs `perf` (Debian's linux-perf). Writes perf.data into a temporary folder that is removed afterwards, unless
 --keep DIR names a folder to leave it in (then `perf report -i DIR/perf.data` reads it again).
@@ -28,7 +28,7 @@ from bench import support  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=["udp", "udp-mux", "grpc", "grpc-mux", "tcp-mux", "dot-mux"])
+    parser.add_argument("scenario", choices=["udp", "grpc", "tcp", "dot"])
     parser.add_argument("--binary", default=str(bench.REPO / ".build-release" / "release" / "dnsgrpcd"))
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--top", type=int, default=40)
@@ -46,15 +46,14 @@ def main() -> int:
         knot_port = support.free_port()
         started.append(bench.start_knot(work, [knot_port]))
         ports = {k: support.free_port() for k in ("udp", "dot", "grpc")}
-        option = "multiplex_udp" if args.scenario.endswith("-mux") else ""
-        conf = bench.corefile(work, "ours", bench.ours_corefile(ports, f"127.0.0.1:{knot_port}", option))
+        conf = bench.corefile(work, "ours", bench.ours_corefile(ports, f"127.0.0.1:{knot_port}"))
         server = bench.dnsgrpcd("dnsgrpcd", args.binary, conf, work / "dnsgrpcd.log",
                                 [("127.0.0.1", ports["udp"]), ("127.0.0.1", ports["grpc"])], threads=args.threads)
         started.append(server)
         data = work / "perf.data"
         perf = subprocess.Popen(["perf", "record", "-g", "-o", str(data), "-p", str(server.pid), "--",
                                  "sleep", str(args.duration)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kind = args.scenario.split("-")[0]
+        kind = args.scenario
         result: list = []
         if kind == "grpc":
             body = work / "query.grpc"
