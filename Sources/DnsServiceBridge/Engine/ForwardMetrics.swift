@@ -2,53 +2,37 @@ import Metrics
 import NIOCore
 import Synchronization
 
-/// The forwarder's metrics under CoreDNS's current names, through swift-metrics: `coredns_forward_*` for
-/// `forward` (and `proxy`) sets, `coredns_grpc_*` for `grpc` sets, as CoreDNS's plugin/pkg/proxy names them
-/// per plugin. Labelled handles are cached so the hot path does one dictionary lookup under a lock instead of
-/// a factory call.
+/// The forwarder's metrics under CoreDNS's current names: `coredns_forward_*` for `forward` (and `proxy`) sets,
+/// `coredns_grpc_*` for `grpc` sets, as CoreDNS's plugin/pkg/proxy names them per plugin. Those of every exchange
+/// are counted in the `QueryMetricsStore` (no lock on the query path); the rare ones (health checks, spraying,
+/// refusals, dropped replies) go through swift-metrics, their labelled handles cached.
 public final class ForwardMetrics: Sendable {
     /// The plugin whose names the metrics carry (`forward` or `grpc`).
     public let plugin: String
-    private let requests = LabelledCache<Counter>()
-    private let responses = LabelledCache<Counter>()
-    private let durations = LabelledCache<Timer>()
     private let healthFailures = LabelledCache<Counter>()
     private let dropped = LabelledCache<Counter>()
     // CoreDNS has these two for forward only; grpc sets count under the same names.
     private let brokenCounter: Counter
     private let rejectsCounter: Counter
     private let factory: any MetricsFactory
+    /// Where the per-exchange metrics are counted.
+    let store: QueryMetricsStore
 
     /// Metrics named after `plugin`: "grpc" for grpc sets, anything else counts as "forward".
-    /// - Parameter factory: where the handles come from; the process-wide backend unless a test passes its own.
-    public init(plugin: String, factory: any MetricsFactory = MetricsSystem.factory) {
+    /// - Parameters:
+    ///   - factory: where the other handles come from; the process-wide backend unless a test passes its own.
+    ///   - store: where the per-exchange metrics are counted; the process-wide one unless a test passes its own.
+    init(plugin: String, factory: any MetricsFactory = MetricsSystem.factory, store: QueryMetricsStore = .shared) {
         self.plugin = plugin == "grpc" ? "grpc" : "forward"
         self.factory = factory
+        self.store = store
         brokenCounter = Counter(label: "coredns_forward_healthcheck_broken_total", factory: factory)
         rejectsCounter = Counter(label: "coredns_forward_max_concurrent_rejects_total", factory: factory)
     }
 
-    /// The request and response handles of one upstream, bound to its `to` label once: the hot path then looks
-    /// up only the response code (hashing the label strings for every query cost ~6% of a core in profiles).
+    /// The per-exchange metrics of one upstream, its `to` label bound once.
     func upstream(_ upstream: String) -> UpstreamMetrics {
-        let requests = requests.get(LabelValues(upstream)) { [plugin, factory] in
-            Counter(label: "coredns_\(plugin)_requests_total", dimensions: [("to", upstream)], factory: factory)
-        }
-        return UpstreamMetrics(requests: requests) { [self] rcode in
-            let code = rcode.description
-            let counter = responses.get(LabelValues(upstream, code)) { [plugin, factory] in
-                Counter(label: "coredns_\(plugin)_responses_total", dimensions: [("rcode", code), ("to", upstream)],
-                        factory: factory)
-            }
-            // The grpc plugin's histogram has no rcode label.
-            let durationKey = plugin == "grpc" ? LabelValues(upstream) : LabelValues(upstream, code)
-            let timer = durations.get(durationKey) { [plugin, factory] in
-                Timer(label: "coredns_\(plugin)_request_duration_seconds",
-                      dimensions: plugin == "grpc" ? [("to", upstream)] : [("to", upstream), ("rcode", code)],
-                      preferredDisplayUnit: .seconds, factory: factory)
-            }
-            return (counter, timer)
-        }
+        UpstreamMetrics(store: store, labels: store.labels([plugin, upstream]))
     }
 
     func healthCheckFailed(for upstream: String) {

@@ -1,25 +1,21 @@
-import Metrics
 import NIOCore
 
-/// One upstream's `requests_total`, `responses_total` and `request_duration_seconds` handles (made by
-/// `ForwardMetrics.upstream(_:)`), with the response handles cached by response code.
+/// One upstream's `requests_total`, `responses_total` and `request_duration_seconds` (made by
+/// `ForwardMetrics.upstream(_:)`), counted in the `QueryMetricsStore` with no lock.
 final class UpstreamMetrics: Sendable {
-    typealias ResponseHandles = (responses: Counter, duration: Timer)
+    private let store: QueryMetricsStore
+    private let labels: QueryMetricsStore.LabelSet
 
-    private let requests: Counter
-    private let responses = HandleCache<UInt16, ResponseHandles>()
-    private let makeResponseHandles: @Sendable (DNSResponseCode) -> ResponseHandles
-
-    init(requests: Counter, makeResponseHandles: @escaping @Sendable (DNSResponseCode) -> ResponseHandles) {
-        self.requests = requests
-        self.makeResponseHandles = makeResponseHandles
+    init(store: QueryMetricsStore, labels: QueryMetricsStore.LabelSet) {
+        self.store = store
+        self.labels = labels
     }
 
-    func requestSent() { requests.increment() }
+    func requestSent() { store.series(.request(upstream: labels)).count.add(1) }
 
     func responseReceived(rcode: DNSResponseCode, duration: TimeAmount) {
-        let handles = responses.get(rcode.rawValue) { makeResponseHandles(rcode) }
-        handles.responses.increment()
-        handles.duration.recordNanoseconds(duration.nanoseconds)
+        let series = store.series(.response(upstream: labels, rcode: rcode.rawValue))
+        series.count.add(1)
+        series.duration.observe(Int(duration.nanoseconds), bounds: QueryMetricsStore.durationBounds)
     }
 }

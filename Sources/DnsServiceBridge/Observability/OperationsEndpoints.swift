@@ -32,7 +32,8 @@ public final class OperationsEndpoints: Sendable {
                 add("/metrics", at: prometheus.address) {
                     MetricsCollectors.shared.collect()
                     return OperationsHTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                                  body: registry.emitToBuffer())
+                                                  body: registry.emitToBuffer()
+                                                      + Array(QueryMetricsText.render(.shared).utf8))
                 }
             }
             if let health = block.health {

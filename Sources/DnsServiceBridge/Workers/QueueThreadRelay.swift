@@ -45,6 +45,7 @@ final class QueueThreadRelay: @unchecked Sendable {
         guard !queueEnding else {
             worker.abandon()
             doorbell.stop()
+            QueryMetricsStore.shared.threadEnds()  // the queue's thread ends with the queue
             return nil
         }
         worker.turn()

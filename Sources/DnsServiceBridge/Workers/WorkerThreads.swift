@@ -57,6 +57,7 @@ final class WorkerThreads: Sendable {
                     return
                 }
                 worker.run(until: control)
+                QueryMetricsStore.shared.threadEnds()
             }
             thread.start()
         }

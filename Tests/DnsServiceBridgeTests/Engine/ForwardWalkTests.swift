@@ -22,6 +22,7 @@ import Testing
     }
 
     private let metrics = TestMetrics()
+    private let store = QueryMetricsStore()
 
     private func set(_ count: Int, zone: DNSName = .root, configure: (inout ForwardOptions) -> Void = { _ in })
         -> UpstreamSet {
@@ -31,7 +32,7 @@ import Testing
         return UpstreamSet(zone: zone, except: [],
                            transports: (0..<count).map { (SilentExchanger("u\($0)"), weight: 1) },
                            policy: .sequential, options: options,
-                           metrics: ForwardMetrics(plugin: "forward", factory: metrics),
+                           metrics: ForwardMetrics(plugin: "forward", factory: metrics, store: store),
                            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
     }
 
@@ -65,7 +66,9 @@ import Testing
         let answered = try #require(answer(walk.replied(reply(.nxDomain))))
         #expect(answered.rcode == .nxDomain)
         #expect(upstreams.upstreams.allSatisfy { $0.inFlight == 0 }, "every exchange ended")
-        #expect(metrics.counterTotal(label: "coredns_forward_requests_total") == 3)
+        let sent = store.allSeries.filter { if case .request = $0.key { true } else { false } }.map(\.count.value)
+        #expect(sent.reduce(0, +) == 3, "three exchanges counted as requests")
+        #expect(QueryMetricsText.render(store).contains("coredns_forward_requests_total{to=\"u1\"} 1"))
     }
 
     @Test func everyUpstreamRefusingIsServfailWithTheLastError() throws {
