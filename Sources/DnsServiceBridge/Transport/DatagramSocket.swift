@@ -5,8 +5,8 @@ import NIOCore
 import Glibc
 #endif
 
-/// A non-blocking UDP socket outside NIO, for the datagram relay (`UDPRelay`). The descriptor sits behind a lock:
-/// the relay's thread reads and writes in batches, any other thread may send a single reply, and `close()` is
+/// A non-blocking UDP socket outside NIO, for the workers (`Worker`, `UDPLane`). The descriptor sits behind a lock:
+/// its worker's thread reads and writes in batches, any other thread may send a single reply, and `close()` is
 /// seen by all of them at once (a closed descriptor number is never reused under a late send).
 final class DatagramSocket: Sendable {
     private let descriptor: OwnedDescriptor

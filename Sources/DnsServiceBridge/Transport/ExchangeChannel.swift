@@ -9,8 +9,8 @@ protocol ExchangeHandling: ChannelHandler, SendableMetatype {
 }
 
 /// A connected channel to one upstream with the handler that runs its exchanges, usable from any thread: an
-/// exchange started elsewhere hops to the channel's event loop. `UDPUpstreamConnection`,
-/// `StreamUpstreamConnection` and `MultiplexedStreamConnection` are this with their handlers.
+/// exchange started elsewhere hops to the channel's event loop. `StreamUpstreamConnection` and
+/// `MultiplexedStreamConnection` are this with their handlers.
 final class ExchangeChannel<Handler: ExchangeHandling>: PooledConnection {
     private let channel: any Channel
     private let handler: NIOLoopBound<Handler>

@@ -10,6 +10,6 @@ final class TransportCounters: Sendable {
     let exchanges = Atomic<Int>(0)
     /// TLS handshakes with the upstream that failed (DoT).
     let tlsHandshakeFailures = Atomic<Int>(0)
-    /// Long-lived UDP sockets open (`multiplex_udp`), current and draining.
+    /// The workers' UDP sockets to the upstream open now, current and draining.
     let openSockets = Atomic<Int>(0)
 }

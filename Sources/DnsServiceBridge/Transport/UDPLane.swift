@@ -60,7 +60,7 @@ final class UDPLane {
         }
     }
 
-    /// At most this many IDs of the 65,536 are in flight on one socket (as `MultiplexedDatagramHandler`).
+    /// At most this many IDs of the 65,536 are in flight on one socket, so a free one is found in a few draws.
     static let maxInFlight = 16_384
     /// Sockets each relay thread keeps open to each upstream (RFC 5452 4.5: the source port is a second random
     /// number a spoofer must guess besides the ID); each takes new queries for `expire`, then drains and closes.
