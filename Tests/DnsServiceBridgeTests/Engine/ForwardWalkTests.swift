@@ -8,19 +8,6 @@ import Testing
 /// The walk alone, with no socket and no event loop in the way: each test reports outcomes by hand and checks the
 /// step the walk asks for next.
 @Suite struct ForwardWalkTests {
-    /// An upstream the walk only names; a health check the walk starts after a failure fails at once.
-    private final class SilentExchanger: UpstreamExchanger {
-        let label: String
-        init(_ label: String) { self.label = label }
-        func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
-            -> EventLoopFuture<DNSMessage> {
-            MultiThreadedEventLoopGroup.singleton.any().makeFailedFuture(ExchangeError.shutDown)
-        }
-        var droppedReplies: Int { 0 }
-        var idleConnections: Int { 0 }
-        func close() {}
-    }
-
     private let metrics = TestMetrics()
     private let store = QueryMetricsStore()
 

@@ -8,25 +8,12 @@ import Testing
 /// The one decision every frontend calls, with no socket: routing by zone, the gate, the blocks' steps, and what
 /// a forwarded query's reply goes through on its way back.
 @Suite struct ListenerEngineTests {
-    /// An upstream the walks name; nothing is ever sent to it here.
-    private final class NamedExchanger: UpstreamExchanger {
-        let label: String
-        init(_ label: String) { self.label = label }
-        func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
-            -> EventLoopFuture<DNSMessage> {
-            MultiThreadedEventLoopGroup.singleton.any().makeFailedFuture(ExchangeError.shutDown)
-        }
-        var droppedReplies: Int { 0 }
-        var idleConnections: Int { 0 }
-        func close() {}
-    }
-
     private let metrics = TestMetrics()
     private let client = QueryClient(transport: .udp, address: try! SocketAddress(ipAddress: "192.0.2.7", port: 5300))
 
     private func forwarder(_ zone: String, upstream: String) throws -> Forwarder {
         Forwarder(sets: [UpstreamSet(zone: try DNSName(zone), except: [],
-                                     transports: [(NamedExchanger(upstream), weight: 1)], policy: .random,
+                                     transports: [(SilentExchanger(upstream), weight: 1)], policy: .random,
                                      options: ForwardOptions(),
                                      metrics: ForwardMetrics(plugin: "forward", factory: metrics),
                                      group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))])

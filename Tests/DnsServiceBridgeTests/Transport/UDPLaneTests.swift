@@ -9,19 +9,6 @@ import Testing
 /// every query in flight leaves under its own random ID, a reply is taken by that ID and question only, deadlines
 /// are found by the sweep, and sockets rotate after `expire` and close once drained.
 @Suite struct UDPLaneTests {
-    /// The upstream the walk names; the lane, not this, carries the exchanges.
-    private final class NamedExchanger: UpstreamExchanger {
-        let label: String
-        init(_ label: String) { self.label = label }
-        func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
-            -> EventLoopFuture<DNSMessage> {
-            MultiThreadedEventLoopGroup.singleton.any().makeFailedFuture(ExchangeError.shutDown)
-        }
-        var droppedReplies: Int { 0 }
-        var idleConnections: Int { 0 }
-        func close() {}
-    }
-
     private final class Harness {
         let upstreamSocket: DatagramSocket
         let counters = TransportCounters()
@@ -34,7 +21,7 @@ import Testing
             upstreamSocket = try DatagramSocket.bind(host: "127.0.0.1", port: 0)
             let address = try #require(upstreamSocket.localAddress)
             let group = MultiThreadedEventLoopGroup.singleton
-            set = UpstreamSet(zone: .root, except: [], transports: [(NamedExchanger("\(address)"), weight: 1)],
+            set = UpstreamSet(zone: .root, except: [], transports: [(SilentExchanger("\(address)"), weight: 1)],
                               policy: .random, options: ForwardOptions(),
                               metrics: ForwardMetrics(plugin: "forward", factory: TestMetrics()), group: group,
                               logger: Logger(label: "test"))
