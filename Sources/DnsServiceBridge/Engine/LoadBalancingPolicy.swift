@@ -18,7 +18,6 @@ public enum LoadBalancingPolicy: String, Sendable, Hashable, CaseIterable {
 final class UpstreamOrdering: Sendable {
     let policy: LoadBalancingPolicy
     private let counter = Atomic<Int>(0)
-    private let random = Mutex(ChaChaRandom())
 
     init(_ policy: LoadBalancingPolicy) {
         self.policy = policy
@@ -29,7 +28,7 @@ final class UpstreamOrdering: Sendable {
         guard upstreams.count > 1 else { return upstreams }
         switch policy {
         case .random:
-            return random.withLock { upstreams.shuffled(using: &$0) }
+            return ThreadRandom.with { upstreams.shuffled(using: &$0) }
         case .roundRobin:
             let start = counter.add(1, ordering: .relaxed).oldValue % upstreams.count
             return Array(upstreams[start...] + upstreams[..<start])
@@ -38,10 +37,10 @@ final class UpstreamOrdering: Sendable {
         case .leastConnections:
             // Counts move while we sort: read each once, so the comparison is consistent. Shuffling first
             // breaks ties at random (the sort is stable).
-            return random.withLock { upstreams.shuffled(using: &$0) }.map { ($0, $0.inFlight) }.sorted { $0.1 < $1.1 }
+            return ThreadRandom.with { upstreams.shuffled(using: &$0) }.map { ($0, $0.inFlight) }.sorted { $0.1 < $1.1 }
                 .map(\.0)
         case .weighted:
-            return random.withLock { Self.weightedOrder(upstreams, using: &$0) }
+            return ThreadRandom.with { Self.weightedOrder(upstreams, using: &$0) }
         }
     }
 

@@ -15,6 +15,9 @@ final class UpstreamHealth: Sendable {
     }
 
     private let state = Mutex(State())
+    /// True while nothing has failed (no failed check, no recent failure): the usual case, which `isDown` answers
+    /// with one atomic load instead of the lock, on every query's walk.
+    private let clean = Atomic<Bool>(true)
     let maxFails: Int
     let failTimeout: TimeAmount?
 
@@ -27,11 +30,12 @@ final class UpstreamHealth: Sendable {
     var isDown: Bool { isDown(at: .now()) }
 
     func isDown(at now: NIODeadline) -> Bool {
-        guard maxFails > 0 else { return false }
+        guard maxFails > 0, !clean.load(ordering: .acquiring) else { return false }
         return state.withLock { state in
             if let failTimeout {
                 state.recentFailures.removeAll { now - $0 >= failTimeout }
             }
+            if state.failedChecks == 0 && state.recentFailures.isEmpty { clean.store(true, ordering: .releasing) }
             return state.failedChecks + state.recentFailures.count >= maxFails
         }
     }
@@ -50,6 +54,7 @@ final class UpstreamHealth: Sendable {
                 // Bounded: more than maxFails recent failures say nothing more.
                 if state.recentFailures.count >= maxFails { state.recentFailures.removeFirst() }
                 state.recentFailures.append(now)
+                clean.store(false, ordering: .releasing)
             }
             defer { state.checking = true }
             return !state.checking
@@ -63,10 +68,12 @@ final class UpstreamHealth: Sendable {
                 state.failedChecks = 0
                 state.recentFailures.removeAll()
                 state.checking = false
+                clean.store(true, ordering: .releasing)
                 return false
             }
             // Saturates well above any max_fails, as CoreDNS guards its counter against overflow.
             state.failedChecks = min(state.failedChecks + 1, Int(Int32.max))
+            clean.store(false, ordering: .releasing)
             return true
         }
     }

@@ -16,7 +16,6 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
     private let exchangeWorkers: ExchangeWorkers
     private let connectTimeout: TimeAmount
     let counters = TransportCounters()
-    private let random = Mutex(ChaChaRandom())
     private let expiryTimer: RepeatedTask
 
     init(label: String, address: SocketAddress, group: any EventLoopGroup, exchangeWorkers: ExchangeWorkers,
@@ -50,7 +49,7 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
         case .tcp:
             counters.exchanges.add(1, ordering: .relaxed)
             let clientID = query.header.id
-            let sent = query.withID(random.withLock { UInt16.random(in: .min ... .max, using: &$0) })
+            let sent = query.withID(ThreadRandom.with { UInt16.random(in: .min ... .max, using: &$0) })
             return tcpPool.exchange(sent, deadline: deadline, on: loop) { [address, label, counters, connectTimeout] in
                 StreamUpstreamConnection.connect(to: address, label: label, on: loop,
                                                  connectTimeout: connectTimeout, counters: counters)
