@@ -22,7 +22,7 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
     private let counters: TransportCounters
     /// Exchanges in flight on this connection before new ones are refused.
     let maxInFlight: Int
-    private var pending: [UInt16: Pending] = [:]
+    private var pending = QueryIDTable<Pending>()
     private var random = ChaChaRandom()
     private var nextSerial: UInt64 = 0
     private var framesRead = 0
@@ -45,7 +45,7 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
         guard channel.isActive else {
             return loop.makeFailedFuture(ExchangeError.connectionClosed(upstream: label))
         }
-        guard pending.count < maxInFlight, let id = unusedID() else {
+        guard pending.count < maxInFlight, let id = pending.unusedID(using: &random) else {
             return loop.makeFailedFuture(ExchangeError.tooManyInFlight(upstream: label, limit: maxInFlight))
         }
         let sent = query.withID(id)
@@ -55,8 +55,8 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
         let timer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timedOut(id: id, serial: serial, channel: channel)
         }
-        pending[id] = Pending(query: sent, promise: promise, timer: timer, serial: serial,
-                              framesReadWhenSent: framesRead)
+        pending.insert(Pending(query: sent, promise: promise, timer: timer, serial: serial,
+                               framesReadWhenSent: framesRead), under: id)
         channel.writeAndFlush(channel.allocator.framedDNSMessage(sent.bytes)).assumeIsolated().whenFailure { [self] _ in
             complete(id: id, serial: serial, .failure(failure ?? ExchangeError.connectionClosed(upstream: label)))
         }
@@ -127,9 +127,7 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
     }
 
     private func failAll(_ error: ExchangeError) {
-        let all = pending
-        pending.removeAll()
-        for waiting in all.values {
+        for waiting in pending.removeAll() {
             waiting.timer.cancel()
             waiting.promise.fail(error)
         }
@@ -137,18 +135,8 @@ final class MultiplexedExchangeHandler: ChannelInboundHandler, ExchangeHandling 
 
     private func complete(id: UInt16, serial: UInt64, _ result: Result<DNSMessage, any Error>) {
         guard let waiting = pending[id], waiting.serial == serial else { return }
-        pending[id] = nil
+        _ = pending.remove(id)
         waiting.timer.cancel()
         waiting.promise.completeWith(result)
-    }
-
-    /// A random ID not in flight here. At most `maxInFlight` of 65536 are taken, so a few draws suffice; the
-    /// draws are bounded anyway.
-    private func unusedID() -> UInt16? {
-        for _ in 0..<64 {
-            let id = UInt16.random(in: .min ... .max, using: &random)
-            if pending[id] == nil { return id }
-        }
-        return nil
     }
 }

@@ -49,7 +49,7 @@ final class UDPLane {
     /// One connected socket and the queries waiting on it.
     final class Socket {
         let socket: DatagramSocket
-        var pending: [UInt16: Pending] = [:]
+        var pending = QueryIDTable<Pending>()
         let openedAt: NIODeadline
         var idleSince: NIODeadline
 
@@ -92,12 +92,14 @@ final class UDPLane {
     /// the query is larger than a slot.
     func send(_ waiting: Pending, now: NIODeadline) -> Bool {
         if outgoing.isFull { flush() }
-        guard let socket = socketForBatch(now: now), let id = unusedID(on: socket) else { return false }
+        guard let socket = socketForBatch(now: now), let id = socket.pending.unusedID(using: &random) else {
+            return false
+        }
         var bytes = waiting.query.bytes
         bytes.setUInt16(id, at: 0)
         guard outgoing.append(bytes, to: nil) else { return false }
         target.counters.exchanges.add(1, ordering: .relaxed)
-        socket.pending[id] = waiting
+        socket.pending.insert(waiting, under: id)
         return true
     }
 
@@ -139,7 +141,7 @@ final class UDPLane {
 
     /// The waiting query a reply with this ID belongs to, taken off the socket; nil when none waits.
     func take(_ id: UInt16, on socket: Socket, now: NIODeadline) -> Pending? {
-        guard let waiting = socket.pending.removeValue(forKey: id) else { return nil }
+        guard let waiting = socket.pending.remove(id) else { return nil }
         if socket.pending.isEmpty { socket.idleSince = now }
         return waiting
     }
@@ -147,8 +149,7 @@ final class UDPLane {
     /// Every query waiting on `socket`, taken off it because the socket failed; it takes no new queries and
     /// closes at the next sweep (so an error the kernel keeps reporting cannot keep the relay's wait awake).
     func takeAll(on socket: Socket, now: NIODeadline) -> [Pending] {
-        let all = Array(socket.pending.values)
-        socket.pending.removeAll()
+        let all = socket.pending.removeAll()
         socket.idleSince = now
         retire(socket)
         return all
@@ -158,11 +159,8 @@ final class UDPLane {
     func sweep(now: NIODeadline) -> [Pending] {
         var expired: [Pending] = []
         for socket in sockets {
-            let late = socket.pending.filter { $0.value.deadline <= now }
-            for (id, waiting) in late {
-                socket.pending[id] = nil
-                expired.append(waiting)
-            }
+            let late = socket.pending.removeAll { $0.deadline <= now }
+            expired += late
             if !late.isEmpty && socket.pending.isEmpty { socket.idleSince = now }
         }
         draining.removeAll { socket in
@@ -181,7 +179,7 @@ final class UDPLane {
 
     /// Closes every socket; returns the queries still waiting.
     func closeAll() -> [Pending] {
-        let waiting = sockets.flatMap { Array($0.pending.values) }
+        let waiting = sockets.flatMap(\.pending.all)
         sockets.forEach(close)
         slots = slots.map { _ in nil }
         draining = []
@@ -221,15 +219,5 @@ final class UDPLane {
         guard socket.socket.isOpen else { return }
         socket.socket.close()
         target.counters.openSockets.subtract(1, ordering: .relaxed)
-    }
-
-    /// A random ID not in flight on `socket`: at most a quarter are taken, so 32 draws all fail with probability
-    /// 2^-64.
-    private func unusedID(on socket: Socket) -> UInt16? {
-        for _ in 0..<32 {
-            let id = UInt16.random(in: .min ... .max, using: &random)
-            if socket.pending[id] == nil { return id }
-        }
-        return nil
     }
 }

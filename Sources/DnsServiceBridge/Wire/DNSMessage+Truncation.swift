@@ -1,5 +1,11 @@
 // Fitting a response into a client's UDP size (RFC 1035 4.2.1, RFC 2181 9): drop whole trailing records, set TC.
 extension DNSMessage {
+    /// This reply as a UDP client that sent `query` takes it: within the size the query allows (its EDNS0 size, or
+    /// 512 bytes).
+    func truncated(forUDPClientOf query: DNSMessage) -> DNSMessage {
+        truncated(toFit: query.maxUDPResponseSize)
+    }
+
     /// This message if it fits in `limit` bytes, else a TC copy keeping the question, the answer and authority
     /// records that fit whole, and the OPT record if it fits; never shorter than the 12-byte header.
     ///

@@ -102,9 +102,11 @@ final class Worker {
     var aWaitingCall: RelayCall? {
         for lane in lanes {
             for socket in lane.sockets {
-                for waiting in socket.pending.values {
+                let call = socket.pending.firstMapped { waiting -> RelayCall? in
                     if case .walk(_, .call(let call)) = waiting.waiter { return call }
+                    return nil
                 }
+                if let call { return call }
             }
         }
         return nil
@@ -260,7 +262,7 @@ final class Worker {
     private func deliver(_ reply: DNSMessage, to client: RelayClient, for query: DNSMessage) {
         switch client {
         case .datagram(let peer):
-            send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: peer)
+            send(reply.truncated(forUDPClientOf: query).bytes, to: peer)
         case .call(let call):
             callAnswers.append((call, reply))
         }
@@ -271,7 +273,7 @@ final class Worker {
         switch client {
         case .datagram(let peer):
             guard let listener else { return { _ in } }
-            return { reply in listener.send(reply.truncated(toFit: query.maxUDPResponseSize).bytes, to: peer) }
+            return { reply in listener.send(reply.truncated(forUDPClientOf: query).bytes, to: peer) }
         case .call(let call):
             return call.answer
         }
