@@ -42,9 +42,6 @@ struct ForwardWalk: Sendable {
         self.transport = transport
     }
 
-    /// The upstream of the exchange in flight, if any.
-    var upstreamInFlight: Upstream? { current?.upstream }
-
     /// The first step; REFUSED when no set serves the name.
     mutating func start(now: NIODeadline = .now()) -> Step {
         guard let set = sets.first else { return .answer(query.errorReply(.refused)) }
