@@ -10,6 +10,7 @@ import socket
 import struct
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.query
@@ -195,3 +196,26 @@ def test_bad_tcp_clients_are_disconnected_without_affecting_others(dnsgrpcd, dns
         assert a_and_tag(reply)[1] == {"tag=tcp"}
     finally:
         staller.close()
+
+
+def _padded_query(size: int) -> dns.message.Message:
+    """An A query for www.example.org padded (EDNS0 padding, option 12) to `size` bytes on the wire."""
+    query = dns.message.make_query("www.example.org", "A", use_edns=0, payload=65535)
+    base = len(query.to_wire())
+    padding = dns.edns.GenericOption(dns.edns.OptionType.PADDING, b"\x00" * (size - base - 4))
+    query = dns.message.make_query("www.example.org", "A", use_edns=0, payload=65535, options=[padding])
+    assert len(query.to_wire()) == size
+    return query
+
+
+def test_large_udp_queries_are_answered_as_the_upstream_answers_them(dnsgrpcd, knot):
+    """Issue 17, defect 1: queries of 2,049 bytes and more got FORMERR (NIO listener) or no reply (the relay, over
+    4,096 bytes); every size up to the UDP maximum is forwarded whole and answered as knotd answers it."""
+    port = support.free_port()
+    dnsgrpcd("--dns", f"127.0.0.1:{port}", "--upstream", knot.addr)
+    for size in (2_049, 4_097, 20_000, 65_000):
+        query = _padded_query(size)
+        direct = dns.query.udp(query, "127.0.0.1", port=knot.port, timeout=5)
+        relayed = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        assert relayed.rcode() == direct.rcode() == dns.rcode.NOERROR, size
+        assert support.rr_set(relayed.answer) == support.rr_set(direct.answer) != set(), size

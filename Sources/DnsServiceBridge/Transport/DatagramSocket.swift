@@ -58,6 +58,11 @@ final class DatagramSocket: Sendable {
         return withDescriptor { fd in cgrpc_dgram_send(fd, bytes, bytes.count, &raw) >= 0 } ?? false
     }
 
+    /// One datagram now on a connected socket; false when the kernel refused it or the socket is closed.
+    func send(_ bytes: [UInt8]) -> Bool {
+        withDescriptor { fd in cgrpc_dgram_send(fd, bytes, bytes.count, nil) >= 0 } ?? false
+    }
+
     /// The error the kernel queued on the socket (ECONNREFUSED after an ICMP port unreachable), cleared.
     func takeError() -> Int32 {
         withDescriptor { cgrpc_dgram_take_error($0) } ?? 0

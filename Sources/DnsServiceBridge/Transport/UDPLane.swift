@@ -40,11 +40,13 @@ final class UDPLane {
         case dropped
     }
 
-    /// What a lane's socket reads at once: 4 KiB, about the largest EDNS0 size in common use.
-    static let receiveBufferSize = 4096
-    /// The largest reply taken over UDP. A read that fills the buffer may have been cut by the kernel, so such a
-    /// reply, like any larger one, is treated as truncated (and asked again over TCP where the client needs it).
-    static let largestReply = receiveBufferSize - 1
+    /// What a worker reads a datagram into: any UDP payload whole (65,507 bytes over IPv4, 65,527 over IPv6), so
+    /// a client's query of any size is forwarded as it came. Only the pages a datagram fills are ever touched.
+    static let largestDatagram = 65_536
+    /// The largest reply taken over UDP from an upstream: 4 KiB, about the largest EDNS0 size in common use; a
+    /// larger one is treated as truncated (and asked again over TCP where the client needs it). A query's slot when
+    /// batched; a larger query is sent on its own.
+    static let largestReply = 4095
 
     /// One connected socket and the queries waiting on it.
     final class Socket {
@@ -97,7 +99,11 @@ final class UDPLane {
         }
         var bytes = waiting.query.bytes
         bytes.setUInt16(id, at: 0)
-        guard outgoing.append(bytes, to: nil) else { return false }
+        if !outgoing.append(bytes, to: nil) {
+            // Larger than a slot: on its own, now (the batch goes first, the socket is the same).
+            outgoing.flush(on: socket.socket)
+            guard socket.socket.send(bytes) else { return false }
+        }
         target.counters.exchanges.add(1, ordering: .relaxed)
         socket.pending.insert(waiting, under: id)
         return true

@@ -31,8 +31,8 @@ final class Worker {
 
     /// nil when the buffers cannot be had.
     init?(plan: WorkerPlan?, listener: DatagramSocket?, inbox: WorkerInbox? = nil) {
-        // Queries arrive whole up to a slot, as replies do on the lanes.
-        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPLane.receiveBufferSize),
+        // Queries and replies are read whole, whatever their size; answers larger than a slot are sent on their own.
+        guard let incoming = DatagramBatch(capacity: Self.batchSize, slotSize: UDPLane.largestDatagram),
               let answers = DatagramBatch(capacity: Self.batchSize, slotSize: UDPLane.largestReply)
         else { return nil }
         self.plan = plan

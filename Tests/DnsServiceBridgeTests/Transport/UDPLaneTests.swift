@@ -17,7 +17,7 @@ import Testing
         let batch: DatagramBatch
 
         init(expire: TimeAmount, sockets: Int = 1) throws {
-            batch = try #require(DatagramBatch(capacity: 32, slotSize: UDPLane.receiveBufferSize))
+            batch = try #require(DatagramBatch(capacity: 32, slotSize: UDPLane.largestDatagram))
             upstreamSocket = try DatagramSocket.bind(host: "127.0.0.1", port: 0)
             let address = try #require(upstreamSocket.localAddress)
             let group = MultiThreadedEventLoopGroup.singleton
@@ -140,7 +140,7 @@ import Testing
         return bytes
     }
 
-    @Test func aReplyOneByteShortOfTheReceiveBufferIsTakenWholeAndOneThatFillsItCountsAsTruncated() throws {
+    @Test func aReplyOf4095BytesIsTakenWholeAndALargerOneCountsAsTruncated() throws {
         let harness = try Harness(expire: .seconds(10))
         let now = NIODeadline.now()
         #expect(try harness.send(1, at: now))
@@ -158,12 +158,12 @@ import Testing
         #expect(first.query.header.id == 1 && reply.header.id == 1, "the query's own ID restored")
         #expect(reply.bytes.count == UDPLane.largestReply && !reply.header.isTruncated)
 
-        let full = answer(try harness.query(2), wireID: ids[1], length: UDPLane.receiveBufferSize)
+        let full = answer(try harness.query(2), wireID: ids[1], length: UDPLane.largestReply + 1)
         guard case .reply(_, let truncated) = harness.lane.arrival(full, cut: false, on: socket, now: now) else {
             Issue.record("the reply was not taken")
             return
         }
-        #expect(truncated.header.isTruncated, "a full buffer cannot tell a whole reply from a cut one")
+        #expect(truncated.header.isTruncated, "over 4095 bytes over UDP is fetched over TCP where the client needs it")
         #expect(truncated.header.id == 2)
     }
 
@@ -192,5 +192,36 @@ import Testing
             Issue.record("the real reply was not taken after the spoofed one")
             return
         }
+    }
+
+    @Test func aQueryLargerThanABatchSlotLeavesWholeOnItsOwn() throws {
+        let harness = try Harness(expire: .seconds(10))
+        let now = NIODeadline.now()
+        // A query padded (EDNS0 padding, option 12) to 20,000 bytes.
+        var bytes = try harness.query(9).bytes
+        bytes.setUInt16(1, at: 10)  // ARCOUNT: the OPT record
+        let padding = 20_000 - bytes.count - 11 - 4
+        bytes += [0, 0, 41, 0x10, 0x00, 0, 0, 0, 0]
+        bytes.appendUInt16(UInt16(4 + padding))
+        bytes.appendUInt16(12)
+        bytes.appendUInt16(UInt16(padding))
+        bytes += [UInt8](repeating: 0, count: padding)
+        let query = try DNSMessage(bytes: bytes)
+        #expect(query.bytes.count == 20_000)
+        var walk = ForwardWalk(query: query, sets: [harness.set][...], transport: .udp)
+        _ = walk.start(now: now)
+        let forwarded = ListenerEngine.Forwarded(walk: walk, routeIndex: 0,
+                                                 client: QueryClient(transport: .udp, address: nil), received: now)
+        #expect(harness.lane.send(UDPLane.Pending(query: query, waiter: .walk(forwarded, replyTo: .datagram(DatagramPeer())),
+                                                  deadline: now + .seconds(2)), now: now))
+        harness.lane.flush()
+        var sizes: [Int] = []
+        for _ in 0..<50 where sizes.isEmpty {
+            _ = DatagramReadiness.wait(for: [harness.upstreamSocket.waitable], timeoutMS: 20)
+            _ = harness.batch.receive(from: harness.upstreamSocket) { bytes, cut, _ in
+                sizes.append(cut ? -1 : bytes.count)
+            }
+        }
+        #expect(sizes == [20_000], "the query reached the upstream whole")
     }
 }
