@@ -182,3 +182,19 @@ def test_demo_script_oneshot(tmp_path):
     assert done.returncode == 0, output
     assert "192.0.2.10" in done.stdout, output  # www.example.org A
     assert "mail.example.org." in done.stdout, output  # example.org MX
+
+
+@pytest.mark.parametrize("size,status", [(200_000, "INVALID_ARGUMENT"), (262_144 - 16, "INVALID_ARGUMENT"),
+                                         (1 << 20, "RESOURCE_EXHAUSTED"), (4 << 20, "RESOURCE_EXHAUSTED")])
+def test_request_size_statuses_are_as_the_readme_says(gateway, dns_pb2, size, status):
+    """Issue 17, defect 2: a msg over 65,535 bytes in a request of up to 256 KiB is read and refused with
+    INVALID_ARGUMENT; a larger request is refused by gRPC core before it is read, with RESOURCE_EXHAUSTED."""
+    wire = make_query("www.example.org.", "A").to_wire()
+    request = dns_pb2.DnsPacket(msg=wire + b"\0" * (size - len(wire))).SerializeToString()
+    with support.DnsServiceClient(gateway.grpc_addr) as client:
+        with pytest.raises(grpc.RpcError) as raised:
+            client.call_raw(request, timeout=10)
+        assert raised.value.code() == getattr(grpc.StatusCode, status), (size, raised.value)
+    # The listener still answers.
+    reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, wire, timeout=5))
+    assert reply.rcode() == dns.rcode.NOERROR

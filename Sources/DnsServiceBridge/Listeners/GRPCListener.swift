@@ -6,6 +6,10 @@ public final class GRPCListener: Sendable {
     /// upstream set needs in flight (queries a second times the round trip: 4,096 is 80,000 a second at 50 ms), a
     /// call in service costs an upstream socket and about 10 KiB more than one waiting in gRPC core.
     public static let maxCallsInService = 4096
+    /// The largest request message read (gRPC core's receive limit): larger ones get RESOURCE_EXHAUSTED from gRPC
+    /// core before they are read; a DnsPacket read whose `msg` is over 65,535 bytes gets INVALID_ARGUMENT from us.
+    /// 256 KiB bounds what a call in service can hold (`maxCallsInService` of them: 1 GiB at the very worst).
+    public static let maxRequestBytes = 256 * 1024
 
     private let server: GRPCServer
     /// The bound `HOST:PORT` addresses, with the actual ports.
@@ -42,7 +46,8 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], queues: relays.count, maxCallsInService: Self.maxCallsInService) { queue, queueEnding in
+        ], maxReceiveMessageLength: Self.maxRequestBytes, queues: relays.count,
+           maxCallsInService: Self.maxCallsInService) { queue, queueEnding in
             relays[queue].turn(queueEnding: queueEnding)
         }
         var bound: [String] = []
