@@ -219,3 +219,95 @@ def test_large_udp_queries_are_answered_as_the_upstream_answers_them(dnsgrpcd, k
         relayed = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
         assert relayed.rcode() == direct.rcode() == dns.rcode.NOERROR, size
         assert support.rr_set(relayed.answer) == support.rr_set(direct.answer) != set(), size
+
+
+def _hostile_listener(dnsgrpcd, knot, tmp_path):
+    """dnsgrpcd serving DNS over UDP/TCP in front of knotd, with /metrics; returns (process, port, metrics address)."""
+    port, metrics_port = support.free_port(), support.free_port()
+    path = tmp_path / "Corefile"
+    path.write_text(f"dns://.:{port} {{\n    bind 127.0.0.1\n    prometheus 127.0.0.1:{metrics_port}\n"
+                    f"    forward . {knot.addr}\n}}\n")
+    proc = dnsgrpcd("-conf", str(path), wait_for=[f"127.0.0.1:{port}"])
+    return proc, port, f"127.0.0.1:{metrics_port}"
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the server closed `sock` (EOF or reset), without waiting."""
+    try:
+        return sock.recv(4096, socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_slowloris_connections_are_closed_and_new_clients_served(dnsgrpcd, knot, tmp_path):
+    """Issue 17, defect 5: connections that each write one byte of a query every half second were never closed
+    (each byte reset the idle timer); a message must now arrive whole within 3 s of its first byte."""
+    _, port, metrics = _hostile_listener(dnsgrpcd, knot, tmp_path)
+    wire = _framed(dns.message.make_query("www.example.org", "A"))
+    slow = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(30)]
+    for sock in slow:
+        sock.setblocking(False)
+    try:
+        closed: set[int] = set()
+        deadline = time.monotonic() + 20
+        for index in range(len(wire) - 1):  # never the last byte
+            for number, sock in enumerate(slow):
+                if number in closed or _closed_by_peer(sock):
+                    closed.add(number)
+                    continue
+                try:
+                    sock.send(wire[index:index + 1])
+                except OSError:
+                    closed.add(number)
+            reply = dns.query.tcp(dns.message.make_query("www.example.org", "A"), "127.0.0.1", port=port, timeout=5)
+            assert reply.rcode() == dns.rcode.NOERROR and reply.answer, "a new client is served meanwhile"
+            if len(closed) == len(slow) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert len(closed) == len(slow), f"{len(slow) - len(closed)} slow connections still open"
+        support.wait_for_metric(metrics, "dnsgrpcd_listener_slow_frames_total", len(slow))
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_client_that_never_reads_is_paused_then_closed(dnsgrpcd, knot, tmp_path):
+    """Issue 17, defect 6: one connection pipelining 100,000 queries for a large answer and reading nothing grew RSS
+    by 140 MiB; reading from it now pauses while its replies go unread, and it is closed after 5 s."""
+    proc, port, metrics = _hostile_listener(dnsgrpcd, knot, tmp_path)
+
+    def rss_kib() -> int:
+        status = open(f"/proc/{proc.pid}/status").read()
+        return int(status.split("VmRSS:")[1].split()[0])
+
+    before = rss_kib()
+    query = dns.message.make_query("big.example.org", "TXT")
+    frame = _framed(query)
+    greedy = socket.create_connection(("127.0.0.1", port), timeout=5)
+    greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    greedy.setblocking(False)
+    sent, stalled_since = 0, None
+    try:
+        deadline = time.monotonic() + 20
+        while sent < 100_000 and time.monotonic() < deadline:
+            try:
+                greedy.send(frame)
+                sent += 1
+                stalled_since = None
+            except BlockingIOError:
+                # The server stopped reading: wait (bounded) for it to close the connection.
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 2:
+                    break
+                time.sleep(0.05)
+            except OSError:
+                break
+        support.wait_for_metric(metrics, "dnsgrpcd_listener_undrained_connections_total", 1, timeout=20)
+        grown = rss_kib() - before
+        assert grown < 32 * 1024, f"RSS grew {grown} KiB for one client that never reads"
+        reply = dns.query.tcp(dns.message.make_query("www.example.org", "A"), "127.0.0.1", port=port, timeout=5)
+        assert reply.rcode() == dns.rcode.NOERROR and reply.answer, "others are still served"
+    finally:
+        greedy.close()

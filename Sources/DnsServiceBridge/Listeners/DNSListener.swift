@@ -26,6 +26,11 @@ public final class DNSListener: Sendable {
         public var idleTimeout: TimeAmount = .seconds(10)
         /// Queries in flight on one connection before reading from it pauses.
         public var maxPipelined = 128
+        /// How long a DNS message may take to arrive whole from its first byte before the connection is closed.
+        public var frameTimeout: TimeAmount = .seconds(3)
+        /// How long a client may leave the replies written to it unread (the write buffer over its watermark)
+        /// before the connection is closed.
+        public var drainTimeout: TimeAmount = .seconds(5)
 
         public init() {}
     }
@@ -99,9 +104,13 @@ public final class DNSListener: Sendable {
                         try sync.addHandler(NIOSSLServerHandler(context: tls))
                     }
                     try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
+                    let frameDeadline = FrameDeadlineHandler(timeout: settings.frameTimeout, counters: .shared)
+                    try sync.addHandler(frameDeadline)
                     try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
                     try sync.addHandler(StreamQueryHandler(handler: handler, transport: transport, counters: .shared,
-                                                           maxPipelined: settings.maxPipelined))
+                                                           maxPipelined: settings.maxPipelined,
+                                                           drainTimeout: settings.drainTimeout,
+                                                           frameDeadline: frameDeadline))
                 }
             }
             .bind(host: host, port: port)

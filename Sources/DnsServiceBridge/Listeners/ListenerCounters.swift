@@ -13,6 +13,10 @@ public final class ListenerCounters: Sendable {
     public let formErrReplies = Atomic<Int>(0)
     /// TCP connections closed for a bad frame, idleness or the connection limit.
     public let closedTCP = Atomic<Int>(0)
+    /// TCP/DoT connections closed because a message did not arrive whole in time (a subset of `closedTCP`).
+    public let slowFrames = Atomic<Int>(0)
+    /// TCP/DoT connections closed because the client did not read its replies in time (a subset of `closedTCP`).
+    public let undrained = Atomic<Int>(0)
     /// TLS handshakes with DoT clients that failed.
     public let tlsHandshakeFailures = Atomic<Int>(0)
 }

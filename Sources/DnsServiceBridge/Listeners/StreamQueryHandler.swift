@@ -2,7 +2,9 @@ import NIOCore
 import NIOSSL
 
 /// Answers DNS queries on one TCP or DoT connection (RFC 7766): pipelined queries are answered as each
-/// completes, possibly out of order. Bounded: at most `maxPipelined` in flight before reading pauses.
+/// completes, possibly out of order. Bounded: at most `maxPipelined` in flight before reading pauses, and reading
+/// pauses too while the replies written are not being read (the channel is over its write watermark); a client that
+/// leaves them unread for `drainTimeout` is disconnected, so one that never reads holds a bounded amount.
 final class StreamQueryHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -12,6 +14,11 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     private let transport: ClientTransport
     private let counters: ListenerCounters
     private let maxPipelined: Int
+    private let drainTimeout: TimeAmount
+    /// The connection's message deadline, paused while this handler holds reading back.
+    private let frameDeadline: FrameDeadlineHandler?
+    /// Armed while the client leaves our replies unread.
+    private var drainDeadline: Scheduled<Void>?
     private var inFlight = 0
     private var readHeld = false
     private var inputClosed = false
@@ -20,11 +27,14 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     /// Replies completed in one event-loop tick (a batch of upstream answers) leave in one write.
     private let flush = TickFlush()
 
-    init(handler: any QueryHandler, transport: ClientTransport, counters: ListenerCounters, maxPipelined: Int) {
+    init(handler: any QueryHandler, transport: ClientTransport, counters: ListenerCounters, maxPipelined: Int,
+         drainTimeout: TimeAmount, frameDeadline: FrameDeadlineHandler? = nil) {
+        self.frameDeadline = frameDeadline
         self.handler = handler
         self.transport = transport
         self.counters = counters
         self.maxPipelined = maxPipelined
+        self.drainTimeout = drainTimeout
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -65,11 +75,37 @@ final class StreamQueryHandler: ChannelDuplexHandler {
         guard context.channel.isActive else { return }
         context.write(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
         flush.flushSoon(context.channel)
-        if readHeld && inFlight < maxPipelined {
-            readHeld = false
-            context.read()
-        }
+        resumeReadingIfAllowed(context)
         if inputClosed && inFlight == 0 { close(context) }
+    }
+
+    private func resumeReadingIfAllowed(_ context: ChannelHandlerContext) {
+        guard readHeld && inFlight < maxPipelined && context.channel.isWritable else { return }
+        readHeld = false
+        frameDeadline?.resume()
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            drainDeadline?.cancel()
+            drainDeadline = nil
+            resumeReadingIfAllowed(context)
+        } else if drainDeadline == nil {
+            drainDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: drainTimeout) { [self] in
+                drainDeadline = nil
+                counters.closedTCP.add(1, ordering: .relaxed)
+                counters.undrained.add(1, ordering: .relaxed)
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        drainDeadline?.cancel()
+        drainDeadline = nil
+        context.fireChannelInactive()
     }
 
     /// Closes the connection after the replies written but not yet flushed (a close would drop them).
@@ -79,9 +115,11 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        // Backpressure: a client pipelining faster than upstreams answer waits instead of growing memory.
-        if inFlight >= maxPipelined {
+        // Backpressure: a client pipelining faster than upstreams answer, or not reading what we answer, waits
+        // instead of growing memory.
+        if inFlight >= maxPipelined || !context.channel.isWritable {
             readHeld = true
+            frameDeadline?.pause()
             return
         }
         context.read()

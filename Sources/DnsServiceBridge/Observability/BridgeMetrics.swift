@@ -18,6 +18,10 @@ enum BridgeMetrics {
                         into: Counter(label: "dnsgrpcd_listener_formerr_total"))
         collectors.copy(counters.closedTCP.load(ordering: .relaxed), from: counters, name: "closedTCP",
                         into: Counter(label: "dnsgrpcd_listener_connections_closed_total"))
+        collectors.copy(counters.slowFrames.load(ordering: .relaxed), from: counters, name: "slowFrames",
+                        into: Counter(label: "dnsgrpcd_listener_slow_frames_total"))
+        collectors.copy(counters.undrained.load(ordering: .relaxed), from: counters, name: "undrained",
+                        into: Counter(label: "dnsgrpcd_listener_undrained_connections_total"))
         collectors.copy(counters.tlsHandshakeFailures.load(ordering: .relaxed), from: counters, name: "tls",
                         into: Counter(label: "dnsgrpcd_tls_handshake_failures_total",
                                       dimensions: [("side", "listener"), ("to", "")]))
