@@ -288,13 +288,15 @@ def test_a_client_that_never_reads_is_paused_then_closed(dnsgrpcd, knot, tmp_pat
     greedy = socket.create_connection(("127.0.0.1", port), timeout=5)
     greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     greedy.setblocking(False)
-    sent, stalled_since = 0, None
+    sent, stalled_since, rest = 0, None, b""
     try:
         deadline = time.monotonic() + 20
         while sent < 100_000 and time.monotonic() < deadline:
             try:
-                greedy.send(frame)
-                sent += 1
+                # A send may take part of a frame: the rest goes first, so the stream stays in step.
+                rest = rest or frame
+                rest = rest[greedy.send(rest):]
+                sent += 0 if rest else 1
                 stalled_since = None
             except BlockingIOError:
                 # The server stopped reading: wait (bounded) for it to close the connection.
@@ -311,3 +313,52 @@ def test_a_client_that_never_reads_is_paused_then_closed(dnsgrpcd, knot, tmp_pat
         assert reply.rcode() == dns.rcode.NOERROR and reply.answer, "others are still served"
     finally:
         greedy.close()
+
+
+def _connect_from(source: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((source, 0))
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def test_an_idle_connection_flood_cannot_lock_new_clients_out(dnsgrpcd, knot, tmp_path):
+    """Issue 17, defect 4: 1,000 idle connections (the cap) refused every new TCP client until they timed out. Now
+    the connection idle longest gives way to a new one, and one address holds at most 256 connections."""
+    _, port, metrics = _hostile_listener(dnsgrpcd, knot, tmp_path)
+    idle: list[socket.socket] = []
+    try:
+        # 1,100 idle connections from ten addresses (110 each, under the per-address limit), past the cap of 1,000.
+        for number in range(1_100):
+            idle.append(_connect_from(f"127.0.0.{2 + number % 10}", port))
+        for _ in range(3):  # a new client, again and again, is served while the flood sits idle
+            reply = dns.query.tcp(dns.message.make_query("www.example.org", "A"), "127.0.0.1", port=port, timeout=3)
+            assert reply.rcode() == dns.rcode.NOERROR and reply.answer
+        support.wait_for_metric(metrics, "dnsgrpcd_listener_idle_evictions_total", 100)
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_one_address_holds_at_most_256_connections(dnsgrpcd, knot, tmp_path):
+    """Issue 17, defect 4: a per-address connection limit, on a listener far from its cap."""
+    _, port, metrics = _hostile_listener(dnsgrpcd, knot, tmp_path)
+    idle: list[socket.socket] = []
+    try:
+        crowd = [_connect_from("127.0.0.40", port) for _ in range(300)]
+        idle.extend(crowd)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for sock in crowd:
+                sock.setblocking(False)
+            closed = sum(1 for sock in crowd if _closed_by_peer(sock))
+            if closed >= 300 - 256:
+                break
+            time.sleep(0.1)
+        assert closed == 300 - 256, f"{closed} of 300 connections from one address were closed, not 44"
+        reply = dns.query.tcp(dns.message.make_query("www.example.org", "A"), "127.0.0.1", port=port, timeout=3)
+        assert reply.rcode() == dns.rcode.NOERROR, "another address is served"
+    finally:
+        for sock in idle:
+            sock.close()

@@ -20,9 +20,13 @@ public final class DNSListener: Sendable {
         public var tcp = true
         /// Serves DoT (RFC 7858) on the stream socket instead of plain TCP; UDP is then off.
         public var tls: NIOSSLContext?
-        /// Concurrent TCP/DoT connections; new ones above it are closed at once.
+        /// Concurrent TCP/DoT connections; at the cap the one idle longest gives way to a new one (a new one is
+        /// closed only when every one is busy).
         public var maxConnections = 1000
-        /// A connection with nothing in flight and nothing read for this long is closed.
+        /// Concurrent TCP/DoT connections from one client address; more are closed at once.
+        public var maxConnectionsPerClient = 256
+        /// A connection with nothing in flight and nothing read for this long is closed; past half full, the table
+        /// closes idle connections sooner (see `ConnectionTable`).
         public var idleTimeout: TimeAmount = .seconds(10)
         /// Queries in flight on one connection before reading from it pauses.
         public var maxPipelined = 128
@@ -85,7 +89,9 @@ public final class DNSListener: Sendable {
 
     private static func bindStream(host: String, port: Int, settings: Settings, handler: any QueryHandler,
                                    group: MultiThreadedEventLoopGroup) async throws -> any Channel {
-        let limits = ConnectionLimit(max: settings.maxConnections)
+        let table = ConnectionTable(maxConnections: settings.maxConnections,
+                                    maxPerClient: settings.maxConnectionsPerClient, idleTimeout: settings.idleTimeout,
+                                    counters: .shared)
         let transport: ClientTransport = settings.tls == nil ? .tcp : .tls
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -93,11 +99,8 @@ public final class DNSListener: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                guard limits.acquire() else {
-                    ListenerCounters.shared.closedTCP.add(1, ordering: .relaxed)
-                    return channel.close()
-                }
-                channel.closeFuture.whenComplete { _ in limits.release() }
+                guard let slot = table.admit(channel) else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in table.remove(slot) }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls = settings.tls {
@@ -110,7 +113,7 @@ public final class DNSListener: Sendable {
                     try sync.addHandler(StreamQueryHandler(handler: handler, transport: transport, counters: .shared,
                                                            maxPipelined: settings.maxPipelined,
                                                            drainTimeout: settings.drainTimeout,
-                                                           frameDeadline: frameDeadline))
+                                                           frameDeadline: frameDeadline, slot: slot))
                 }
             }
             .bind(host: host, port: port)
@@ -127,24 +130,4 @@ public final class DNSListener: Sendable {
         await relay?.close()
         for channel in acceptingChannels { try? await channel.close() }
     }
-}
-
-/// Open connections against a limit.
-final class ConnectionLimit: Sendable {
-    private let open = Atomic<Int>(0)
-    let max: Int
-
-    init(max: Int) { self.max = max }
-
-    func acquire() -> Bool {
-        if open.add(1, ordering: .relaxed).newValue > max {
-            open.subtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
-    func release() { open.subtract(1, ordering: .relaxed) }
-
-    var current: Int { open.load(ordering: .relaxed) }
 }

@@ -17,6 +17,8 @@ public final class ListenerCounters: Sendable {
     public let slowFrames = Atomic<Int>(0)
     /// TCP/DoT connections closed because the client did not read its replies in time (a subset of `closedTCP`).
     public let undrained = Atomic<Int>(0)
+    /// Idle TCP/DoT connections closed to make room for new ones (a subset of `closedTCP`).
+    public let evictedIdle = Atomic<Int>(0)
     /// TLS handshakes with DoT clients that failed.
     public let tlsHandshakeFailures = Atomic<Int>(0)
 }

@@ -17,6 +17,8 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     private let drainTimeout: TimeAmount
     /// The connection's message deadline, paused while this handler holds reading back.
     private let frameDeadline: FrameDeadlineHandler?
+    /// The connection's place in its listener's table, told when it is busy (so it is not taken as idle).
+    private let slot: ConnectionTable.Slot?
     /// Armed while the client leaves our replies unread.
     private var drainDeadline: Scheduled<Void>?
     private var inFlight = 0
@@ -28,8 +30,9 @@ final class StreamQueryHandler: ChannelDuplexHandler {
     private let flush = TickFlush()
 
     init(handler: any QueryHandler, transport: ClientTransport, counters: ListenerCounters, maxPipelined: Int,
-         drainTimeout: TimeAmount, frameDeadline: FrameDeadlineHandler? = nil) {
+         drainTimeout: TimeAmount, frameDeadline: FrameDeadlineHandler? = nil, slot: ConnectionTable.Slot? = nil) {
         self.frameDeadline = frameDeadline
+        self.slot = slot
         self.handler = handler
         self.transport = transport
         self.counters = counters
@@ -60,6 +63,7 @@ final class StreamQueryHandler: ChannelDuplexHandler {
             return
         }
         inFlight += 1
+        slot?.queryStarted()
         if remote == nil { remote = context.remoteAddress }
         let queryContext = QueryContext(client: nil, transport: transport,
                                         eventLoop: context.eventLoop, clientAddress: remote)
@@ -72,6 +76,7 @@ final class StreamQueryHandler: ChannelDuplexHandler {
 
     private func replied(_ reply: DNSMessage, context: ChannelHandlerContext) {
         inFlight -= 1
+        slot?.queryEnded()
         guard context.channel.isActive else { return }
         context.write(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
         flush.flushSoon(context.channel)

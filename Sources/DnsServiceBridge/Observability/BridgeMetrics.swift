@@ -22,6 +22,8 @@ enum BridgeMetrics {
                         into: Counter(label: "dnsgrpcd_listener_slow_frames_total"))
         collectors.copy(counters.undrained.load(ordering: .relaxed), from: counters, name: "undrained",
                         into: Counter(label: "dnsgrpcd_listener_undrained_connections_total"))
+        collectors.copy(counters.evictedIdle.load(ordering: .relaxed), from: counters, name: "evictedIdle",
+                        into: Counter(label: "dnsgrpcd_listener_idle_evictions_total"))
         collectors.copy(counters.tlsHandshakeFailures.load(ordering: .relaxed), from: counters, name: "tls",
                         into: Counter(label: "dnsgrpcd_tls_handshake_failures_total",
                                       dimensions: [("side", "listener"), ("to", "")]))

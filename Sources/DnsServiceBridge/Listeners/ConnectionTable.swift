@@ -1,0 +1,108 @@
+import NIOCore
+import Synchronization
+
+/// The TCP/DoT connections of one listener, bounded so that no client can lock others out (RFC 7766 6.2.3 lets a
+/// server close idle connections under pressure): at the cap the connection idle longest gives way to the new one;
+/// one client address holds at most `maxPerClient`; and past half full the idle timeout shrinks with the free room
+/// left (unbound's habit), so idle connections go sooner the fuller the table is. A connection's own handler keeps
+/// its slot's activity with atomics; the lock is taken only when a connection comes or goes.
+final class ConnectionTable: Sendable {
+    /// One connection's place in the table, updated by its handler without the table's lock.
+    final class Slot: Sendable {
+        fileprivate let channel: any Channel
+        fileprivate let address: String
+        private let inFlight = Atomic<Int>(0)
+        private let lastActivity = Atomic<Int64>(Int64(NIODeadline.now().uptimeNanoseconds))
+
+        fileprivate init(channel: any Channel, address: String) {
+            self.channel = channel
+            self.address = address
+        }
+
+        /// A query came in.
+        func queryStarted() {
+            inFlight.add(1, ordering: .relaxed)
+            lastActivity.store(Int64(NIODeadline.now().uptimeNanoseconds), ordering: .relaxed)
+        }
+
+        /// A reply went out.
+        func queryEnded() {
+            inFlight.subtract(1, ordering: .relaxed)
+            lastActivity.store(Int64(NIODeadline.now().uptimeNanoseconds), ordering: .relaxed)
+        }
+
+        /// How long the connection has been idle (nothing in flight), or nil while it is busy.
+        fileprivate func idle(at now: NIODeadline) -> TimeAmount? {
+            guard inFlight.load(ordering: .relaxed) == 0 else { return nil }
+            return .nanoseconds(Int64(now.uptimeNanoseconds) - lastActivity.load(ordering: .relaxed))
+        }
+    }
+
+    private struct State {
+        var slots: [ObjectIdentifier: Slot] = [:]
+        var perAddress: [String: Int] = [:]
+    }
+
+    let maxConnections: Int
+    let maxPerClient: Int
+    let idleTimeout: TimeAmount
+    private let state = Mutex(State())
+    private let counters: ListenerCounters
+
+    init(maxConnections: Int, maxPerClient: Int, idleTimeout: TimeAmount, counters: ListenerCounters) {
+        self.maxConnections = max(1, maxConnections)
+        self.maxPerClient = max(1, maxPerClient)
+        self.idleTimeout = idleTimeout
+        self.counters = counters
+    }
+
+    var count: Int { state.withLock { $0.slots.count } }
+
+    /// The new connection's slot, or nil when it must be closed (its address is at its limit, or the table is full
+    /// of busy connections). Closes the idle connections that give way to it.
+    func admit(_ channel: any Channel, now: NIODeadline = .now()) -> Slot? {
+        let address = channel.remoteAddress?.ipAddress ?? ""
+        let (slot, evicted) = state.withLock { state -> (Slot?, [any Channel]) in
+            guard state.perAddress[address, default: 0] < maxPerClient else { return (nil, []) }
+            var evicted: [Slot] = []
+            // Past half full, the idle timeout shrinks with the room left: at 3/4 full it is half, at full, nothing.
+            let fill = Double(state.slots.count) / Double(maxConnections)
+            if fill > 0.5 {
+                let shrunk = TimeAmount.nanoseconds(Int64(Double(idleTimeout.nanoseconds) * (1 - fill) * 2))
+                for slot in state.slots.values {
+                    if let idle = slot.idle(at: now), idle >= shrunk { evicted.append(slot) }
+                }
+            }
+            if state.slots.count - evicted.count >= maxConnections {
+                // Still full: the connection idle longest gives way, if any is idle.
+                let spared = state.slots.values.filter { slot in !evicted.contains { $0 === slot } }
+                guard let oldest = spared.compactMap({ slot in slot.idle(at: now).map { (slot, $0) } })
+                    .max(by: { $0.1 < $1.1 })?.0 else { return (nil, []) }
+                evicted.append(oldest)
+            }
+            for gone in evicted { Self.remove(gone, from: &state) }
+            let slot = Slot(channel: channel, address: address)
+            state.slots[ObjectIdentifier(channel)] = slot
+            state.perAddress[address, default: 0] += 1
+            return (slot, evicted.map(\.channel))
+        }
+        for channel in evicted {
+            counters.closedTCP.add(1, ordering: .relaxed)
+            counters.evictedIdle.add(1, ordering: .relaxed)
+            channel.close(promise: nil)
+        }
+        if slot == nil { counters.closedTCP.add(1, ordering: .relaxed) }
+        return slot
+    }
+
+    /// The connection closed.
+    func remove(_ slot: Slot) {
+        state.withLock { Self.remove(slot, from: &$0) }
+    }
+
+    private static func remove(_ slot: Slot, from state: inout State) {
+        guard state.slots.removeValue(forKey: ObjectIdentifier(slot.channel)) != nil else { return }
+        let left = state.perAddress[slot.address, default: 1] - 1
+        state.perAddress[slot.address] = left > 0 ? left : nil
+    }
+}
