@@ -204,10 +204,15 @@ grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_messag
   ops[n].data.send_status_from_server.status = status;
   ops[n].data.send_status_from_server.status_details = details != NULL ? &call->status_details : NULL;
   n++;
-  ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-  ops[n].data.recv_close_on_server.cancelled = &call->cancelled;
-  n++;
   return grpc_call_start_batch(call->call, ops, n, tag, NULL);
+}
+
+grpc_call_error cgrpc_server_call_watch_close(cgrpc_server_call *call, void *tag) {
+  grpc_op op;
+  memset(&op, 0, sizeof(op));
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &call->cancelled;
+  return grpc_call_start_batch(call->call, &op, 1, tag, NULL);
 }
 
 int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call) { return call->cancelled; }

@@ -198,3 +198,75 @@ def test_request_size_statuses_are_as_the_readme_says(gateway, dns_pb2, size, st
     # The listener still answers.
     reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, wire, timeout=5))
     assert reply.rcode() == dns.rcode.NOERROR
+
+
+def _cancelled_call_flood(addr: str, calls: int) -> float:
+    """`calls` Query calls for a name whose upstream never answers, with 1-50 ms deadlines and every third
+    cancelled at once, all at the same time on one channel; returns when every one has ended for the client."""
+    import asyncio
+    import random
+
+    pb2 = support.load_dns_pb2()
+    request = pb2.DnsPacket(msg=dns.message.make_query("x.hole.test", "A").to_wire())
+
+    async def flood() -> None:
+        async with grpc.aio.insecure_channel(addr, options=support.CHANNEL_OPTIONS) as channel:
+            query = channel.unary_unary(support.METHOD, request_serializer=pb2.DnsPacket.SerializeToString,
+                                        response_deserializer=pb2.DnsPacket.FromString)
+            pending = []
+            for number in range(0, calls, 50):  # in waves, so that calls reach the server before they end
+                wave = [query(request, timeout=random.uniform(0.001, 0.050)) for _ in range(min(50, calls - number))]
+                await asyncio.sleep(0.002)
+                for call in wave[::3]:
+                    call.cancel()
+                pending += wave
+            for call in pending:
+                try:
+                    await call
+                except (grpc.aio.AioRpcError, asyncio.CancelledError):
+                    pass
+
+    asyncio.run(flood())
+    return time.monotonic()
+
+
+def test_cancelled_and_expired_calls_free_their_slots_at_once(dnsgrpcd, tmp_path):
+    """Issue 17, defect 3: 5,000 calls to an upstream that never answers, 1-50 ms deadlines, a third cancelled:
+    they kept their slots (and their upstream exchanges) for the forwarder's 5 s, so a good query waited 3.5 s.
+    Now a cancel or a passed deadline frees the slot at once and the exchange is let go."""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # takes queries and never answers
+    hole.bind(("127.0.0.1", 0))
+    hole_addr = f"127.0.0.1:{hole.getsockname()[1]}"
+    grpc_port, metrics_port = support.free_port(), support.free_port()
+    conf = support.write_corefile(tmp_path, f"""
+grpc://hole.test:{grpc_port} {{
+    bind 127.0.0.1
+    forward . {hole_addr}
+}}
+grpc://.:{grpc_port} {{
+    bind 127.0.0.1
+    prometheus 127.0.0.1:{metrics_port}
+    whoami
+}}
+""")
+    addr, metrics = f"127.0.0.1:{grpc_port}", f"127.0.0.1:{metrics_port}"
+    dnsgrpcd("-conf", str(conf), wait_for=[addr, metrics])
+    try:
+        support.grpc_query(addr, dns.message.make_query("example.org", "A").to_wire())  # warm up
+        _cancelled_call_flood(addr, 5_000)
+        started = time.monotonic()
+        reply = dns.message.from_wire(support.grpc_query(addr, dns.message.make_query("example.org", "A").to_wire()))
+        waited = time.monotonic() - started
+        assert reply.rcode() == dns.rcode.NOERROR and reply.additional, "whoami answers"
+        assert waited < 1.0, f"a good query waited {waited:.2f} s behind calls their clients had given up"
+
+        def let_go() -> bool:
+            m = support.scrape(metrics)
+            return (m.value("dnsgrpcd_grpc_calls_in_service") == 0
+                    and m.value("dnsgrpcd_upstream_in_flight", to=hole_addr) == 0)
+        support.wait_until(let_go, timeout=2.0, what="calls and upstream exchanges let go (the forwarder's own "
+                                                     "timeout is 5 s)")
+        m = support.scrape(metrics)
+        assert m.value("dnsgrpcd_grpc_calls_cancelled_total") >= 4_000, m.text
+    finally:
+        hole.close()

@@ -74,11 +74,14 @@ cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call);
 cgrpc_bytes cgrpc_server_call_copy_peer(const cgrpc_server_call *call);
 /// Queues `tag` on the call's completion queue at once (a batch of no operations), to run work on its thread.
 grpc_call_error cgrpc_server_call_notify(cgrpc_server_call *call, void *tag);
-/// Sends the reply: initial metadata, the message when `send_message` is not 0, and the status; also waits for
-/// the client's close. `tag` completes when all that is done.
+/// Sends the reply: initial metadata, the message when `send_message` is not 0, and the status. `tag` completes
+/// when that is done.
 grpc_call_error cgrpc_server_call_reply(cgrpc_server_call *call, int send_message, const uint8_t *message,
                                         size_t length, grpc_status_code status, const char *details, void *tag);
-/// Whether the client cancelled (valid after the reply's tag completed).
+/// Waits for the call's end: `tag` completes once the status went out, or as soon as the client cancels, its
+/// deadline passes or its connection goes; then cgrpc_server_call_was_cancelled says which.
+grpc_call_error cgrpc_server_call_watch_close(cgrpc_server_call *call, void *tag);
+/// Whether the call ended without its status reaching the client (valid after the watch_close tag completed).
 int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call);
 
 // ---- channel and client calls ----

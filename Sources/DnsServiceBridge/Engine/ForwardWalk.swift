@@ -83,7 +83,7 @@ struct ForwardWalk: Sendable {
         return next(now: now)
     }
 
-    /// Ends a walk that will get no reply (its worker stops): nothing stays counted in flight.
+    /// Ends a walk that will get no reply (its worker stops, or its client gave up): nothing stays counted in flight.
     mutating func abandon() {
         if let current { current.upstream.exchangeAbandoned() }
         current = nil

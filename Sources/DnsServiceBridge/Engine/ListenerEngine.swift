@@ -89,7 +89,8 @@ final class ListenerEngine: Sendable {
                     received: forwarded.received)
     }
 
-    /// Ends a forwarded query that gets no reply (its worker stopped past the shutdown grace).
+    /// Ends a forwarded query that gets no reply: its worker stopped past the shutdown grace, or its client gave up
+    /// (a cancelled gRPC call). Its upstream exchange is let go uncounted, as CoreDNS lets go one whose context ended.
     func abandon(_ forwarded: Forwarded) {
         var walk = forwarded.walk
         walk.abandon()

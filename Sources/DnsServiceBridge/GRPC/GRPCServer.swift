@@ -27,6 +27,7 @@ public final class GRPCServer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let service = Mutex(Service())
     private let gate = QueueGate()
+    private let cancelledCalls = Atomic<Int>(0)
 
     /// Calls being served, requests for calls outstanding in gRPC core, and the requests not renewed because
     /// calls and outstanding requests together reached `maxCallsInService`.
@@ -71,6 +72,10 @@ public final class GRPCServer: @unchecked Sendable {
 
     /// Calls that arrived and have not finished their reply yet.
     public var callsInFlight: Int { service.withLock { $0.calls } }
+
+    /// Calls that ended for the client (cancelled, past their deadline, connection lost) before their reply: each
+    /// left service at that moment, not when its handler replied.
+    public var callsCancelled: Int { cancelledCalls.load(ordering: .relaxed) }
 
     /// Listens on `address` (`HOST:PORT`, port 0 for any); returns the bound port.
     @discardableResult
@@ -150,9 +155,10 @@ public final class GRPCServer: @unchecked Sendable {
         if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
     }
 
-    /// Serves a call already counted in `service`; when it finishes, renews a request that waited for that.
+    /// Serves a call already counted in `service`; when it leaves service (replied, or given up by the client),
+    /// renews a request that waited for that.
     private func serve(_ call: ServerCallHandle, on index: Int, _ body: (GRPCServerResponder) -> Void) {
-        body(GRPCServerResponder(call: call, gate: gate, queue: queues[index], queueIndex: index) { [self] in
+        let end = ServerCallEnd { [self] in
             let deferred = service.withLock { service -> (method: Method, queue: Int)? in
                 service.calls -= 1
                 guard service.calls + service.outstanding < maxCallsInService,
@@ -161,7 +167,11 @@ public final class GRPCServer: @unchecked Sendable {
                 return deferred
             }
             if let deferred { requestCall(of: deferred.method, on: deferred.queue) }
-        })
+        }
+        call.watchClose { [self] cancelled in
+            if end.closed(cancelled: cancelled) { cancelledCalls.add(1, ordering: .relaxed) }
+        }
+        body(GRPCServerResponder(call: call, gate: gate, queue: queues[index], queueIndex: index, end: end))
     }
 
     /// Stops accepting calls, lets the calls in flight finish for up to `gracePeriod`, cancels the rest, and

@@ -3,6 +3,7 @@ import Synchronization
 
 /// The one way to finish a server call: a reply message or an error status, sent exactly once.
 /// If the handler drops it without replying, the call is ended with UNAVAILABLE so gRPC core frees it.
+/// A call the client gave up on (`isCancelled`) still takes a reply, which goes nowhere.
 public final class GRPCServerResponder: Sendable {
     private let call: ServerCallHandle
     private let gate: QueueGate
@@ -10,16 +11,18 @@ public final class GRPCServerResponder: Sendable {
     /// Which of the server's completion queues serves this call (its handler runs on that queue's thread).
     public let queueIndex: Int
     private let replied = Atomic<Bool>(false)
-    private let onFinished: @Sendable () -> Void
+    private let end: ServerCallEnd
 
-    init(call: ServerCallHandle, gate: QueueGate, queue: CompletionQueue, queueIndex: Int,
-         onFinished: @escaping @Sendable () -> Void) {
+    init(call: ServerCallHandle, gate: QueueGate, queue: CompletionQueue, queueIndex: Int, end: ServerCallEnd) {
         self.call = call
         self.gate = gate
         self.queue = queue
         self.queueIndex = queueIndex
-        self.onFinished = onFinished
+        self.end = end
     }
+
+    /// Whether the client cancelled the call, or its deadline passed, before the reply: work for it can stop.
+    public var isCancelled: Bool { end.isCancelled }
 
     /// The client's address as gRPC core names it (`ipv4:127.0.0.1:5353`, `ipv6:[::1]:5353`); empty when unknown.
     public var peer: String { call.peer }
@@ -46,7 +49,7 @@ public final class GRPCServerResponder: Sendable {
         guard replied.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         Self.start(call, gate: gate, queue: queue, message: message, status: status, details: details,
-                   onFinished: onFinished)
+                   onFinished: end.replied)
     }
 
     /// Sends at once on the completion-queue thread; from any other thread, hands the send over to it first.
@@ -87,7 +90,7 @@ public final class GRPCServerResponder: Sendable {
     deinit {
         if !replied.load(ordering: .acquiring) {
             Self.start(call, gate: gate, queue: queue, message: nil, status: .unavailable,
-                       details: "the server dropped the call", onFinished: onFinished)
+                       details: "the server dropped the call", onFinished: end.replied)
         }
     }
 }
@@ -118,6 +121,15 @@ final class ServerCallHandle: @unchecked Sendable {
             CompletionTag.discard(tag)
             work()
         }
+    }
+
+    /// Runs `onEnd` when the call ends for the client: `cancelled` when that was before its status went out
+    /// (a cancel, a passed deadline, a lost connection). Started when the call arrives, before any reply.
+    func watchClose(_ onEnd: @escaping (_ cancelled: Bool) -> Void) {
+        let tag = CompletionTag.make { _ in
+            withExtendedLifetime(self) { onEnd(cgrpc_server_call_was_cancelled(self.pointer) != 0) }
+        }
+        if cgrpc_server_call_watch_close(pointer, tag) != GRPC_CALL_OK { CompletionTag.discard(tag) }
     }
 
     func reply(message: [UInt8]?, status: GRPCStatusCode, details: String?,

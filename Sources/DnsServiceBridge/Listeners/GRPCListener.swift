@@ -40,7 +40,7 @@ public final class GRPCListener: Sendable {
                 let call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
                     BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                     responder.reply(DnsPacketCodec.encode(reply.bytes))
-                }, onQueueThread: responder.onQueueThread)
+                }, onQueueThread: responder.onQueueThread, isCancelled: { responder.isCancelled })
                 relays[responder.queueIndex].forward(query, call: call)
             },
             GRPCHealthService.checkMethod: { request, responder in
@@ -66,6 +66,9 @@ public final class GRPCListener: Sendable {
 
     /// Calls being answered now.
     public var callsInFlight: Int { server.callsInFlight }
+
+    /// Calls the client cancelled, or whose deadline passed, before their answer (see `GRPCServer.callsCancelled`).
+    public var callsCancelled: Int { server.callsCancelled }
 
     /// Stops taking calls and lets those in flight finish (up to `gracePeriod`).
     public func shutdown(gracePeriod: Duration) async {

@@ -65,11 +65,15 @@ enum BridgeMetrics {
         }
     }
 
-    /// Sets the gauge of calls each gRPC listener serves now (at most `GRPCListener.maxCallsInService`).
-    static func collectGRPCListeners(_ listeners: [(server: String, listener: GRPCListener)]) {
+    /// Sets the gauge of calls each gRPC listener serves now (at most its `grpc_calls` limit) and copies the count of
+    /// calls their clients gave up on.
+    static func collectGRPCListeners(_ listeners: [(server: String, listener: GRPCListener)],
+                                     into collectors: MetricsCollectors = .shared) {
         for (server, listener) in listeners {
             Gauge(label: "dnsgrpcd_grpc_calls_in_service", dimensions: [("server", server)])
                 .record(listener.callsInFlight)
+            collectors.copy(listener.callsCancelled, from: listener, name: "cancelled",
+                            into: Counter(label: "dnsgrpcd_grpc_calls_cancelled_total", dimensions: [("server", server)]))
         }
     }
 

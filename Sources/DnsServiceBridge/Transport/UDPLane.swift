@@ -29,6 +29,11 @@ final class UDPLane {
         let waiter: Waiter
         /// When this exchange gives up.
         let deadline: NIODeadline
+
+        /// Whether the client this exchange is for gave up on it (a cancelled gRPC call): no one waits for the reply.
+        var clientGaveUp: Bool {
+            if case .walk(_, let client) = waiter { client.gaveUp } else { false }
+        }
     }
 
     /// What a datagram read on one of the lane's sockets turned out to be.
@@ -161,11 +166,12 @@ final class UDPLane {
         return all
     }
 
-    /// The queries whose exchange deadline passed, taken off their sockets; closes drained and idle sockets.
+    /// The queries whose exchange deadline passed or whose client gave up, taken off their sockets; closes drained
+    /// and idle sockets.
     func sweep(now: NIODeadline) -> [Pending] {
         var expired: [Pending] = []
         for socket in sockets {
-            let late = socket.pending.removeAll { $0.deadline <= now }
+            let late = socket.pending.removeAll { $0.deadline <= now || $0.clientGaveUp }
             expired += late
             if !late.isEmpty && socket.pending.isEmpty { socket.idleSince = now }
         }

@@ -13,6 +13,8 @@ struct RelayCall: Sendable {
     /// Runs work on the completion-queue thread: the relay sends a whole batch of answers from there with one
     /// hand-over, instead of one per call.
     let onQueueThread: @Sendable (@escaping @Sendable () -> Void) -> Void
+    /// Whether the client cancelled the call or its deadline passed: no one waits for the answer any more.
+    let isCancelled: @Sendable () -> Bool
 }
 
 extension RelayClient {
@@ -20,6 +22,15 @@ extension RelayClient {
         switch self {
         case .datagram: .udp
         case .call: .grpc
+        }
+    }
+
+    /// Whether the client gave up waiting (a gRPC call cancelled or past its deadline): its walk can stop. A UDP
+    /// client's giving up cannot be seen.
+    var gaveUp: Bool {
+        switch self {
+        case .datagram: false
+        case .call(let call): call.isCancelled()
         }
     }
 

@@ -164,6 +164,8 @@ final class Worker {
             switch step {
             case .answer(let reply):
                 return deliver(plan.engine.finish(forwarded, reply: reply), to: client, for: forwarded.query)
+            case .exchange where client.gaveUp:
+                return plan.engine.abandon(forwarded)
             case .exchange(let upstream, .udp, let deadline):
                 guard let target = upstream.udpTarget else { fallthrough }
                 let waiting = UDPLane.Pending(query: forwarded.query, waiter: .walk(forwarded, replyTo: client),
@@ -305,7 +307,11 @@ final class Worker {
         nextSweep = now + Self.sweepInterval
         for lane in lanes {
             for waiting in lane.sweep(now: now) {
-                failed(waiting, .timeout(upstream: lane.target.label))
+                if waiting.clientGaveUp, case .walk(let forwarded, _) = waiting.waiter {
+                    plan?.engine.abandon(forwarded)
+                } else {
+                    failed(waiting, .timeout(upstream: lane.target.label))
+                }
             }
         }
     }

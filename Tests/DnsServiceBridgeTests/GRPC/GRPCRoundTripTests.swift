@@ -91,7 +91,7 @@ import Testing
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
-    @Test func aCallThatIsNotAnsweredInTimeExceedsItsDeadline() async throws {
+    @Test func aCallThatIsNotAnsweredInTimeExceedsItsDeadlineAndLeavesService() async throws {
         let parked = Mutex<[GRPCServerResponder]>([])
         let (server, address) = try startServer([Self.echo: { _, responder in
             parked.withLock { $0.append(responder) }
@@ -105,6 +105,13 @@ import Testing
             #expect(error.status == .deadlineExceeded)
         }
         #expect(ContinuousClock.now - started < .seconds(3))
+        // Its deadline passed: the call left service, though the handler still holds its responder, unanswered.
+        for _ in 0..<400 where server.callsInFlight > 0 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(server.callsInFlight == 0)
+        #expect(server.callsCancelled == 1)
+        #expect(parked.withLock { $0.map(\.isCancelled) } == [true])
+        parked.withLock { $0.first?.reply([2]) }  // a late reply goes nowhere, and counts nothing twice
+        #expect(server.callsInFlight == 0)
         channel.close()
         // Shutdown with a call still parked: the grace period passes, the call is cancelled, nothing hangs.
         await server.shutdown(gracePeriod: .milliseconds(100))
