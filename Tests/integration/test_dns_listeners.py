@@ -362,3 +362,36 @@ def test_one_address_holds_at_most_256_connections(dnsgrpcd, knot, tmp_path):
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_timeouts_and_limits_in_the_corefile_set_the_listener(dnsgrpcd, knot, tmp_path):
+    """CoreDNS's `timeouts` and our `limits` reach the TCP listener: 8 connections from one address with
+    `connections_per_client 5` lose 3, and with `idle 1s` a silent connection is closed in about a second (10 s by
+    default)."""
+    port = support.free_port()
+    conf = support.write_corefile(tmp_path, f"""
+dns://.:{port} {{
+    bind 127.0.0.1
+    timeouts {{
+        idle 1s
+    }}
+    limits {{
+        connections_per_client 5
+    }}
+    forward . {knot.addr}
+}}
+""")
+    dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
+    crowd = [_connect_from("127.0.0.50", port) for _ in range(8)]
+    try:
+        opened = time.monotonic()
+        for sock in crowd:
+            sock.setblocking(False)
+        support.wait_until(lambda: sum(1 for sock in crowd if _closed_by_peer(sock)) >= 3, timeout=0.9,
+                           what="three of eight connections from one address closed at once")
+        support.wait_until(lambda: all(_closed_by_peer(sock) for sock in crowd), timeout=5,
+                           what="the idle connections closed after the 1 s idle timeout")
+        assert time.monotonic() - opened >= 0.9, "the kept connections were closed before they were idle 1 s"
+    finally:
+        for sock in crowd:
+            sock.close()

@@ -270,3 +270,42 @@ grpc://.:{grpc_port} {{
         assert m.value("dnsgrpcd_grpc_calls_cancelled_total") >= 4_000, m.text
     finally:
         hole.close()
+
+
+def test_grpc_calls_limit_in_the_corefile_bounds_the_calls_in_service(dnsgrpcd, tmp_path):
+    """`limits { grpc_calls 2 }`: with two calls held by an upstream that never answers, a third call waits in gRPC
+    core (it is not refused) and is served as soon as one of them ends."""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    grpc_port = support.free_port()
+    conf = support.write_corefile(tmp_path, f"""
+grpc://hole.test:{grpc_port} {{
+    bind 127.0.0.1
+    limits {{
+        grpc_calls 2
+    }}
+    forward . 127.0.0.1:{hole.getsockname()[1]}
+}}
+grpc://.:{grpc_port} {{
+    bind 127.0.0.1
+    whoami
+}}
+""")
+    addr = f"127.0.0.1:{grpc_port}"
+    dnsgrpcd("-conf", str(conf), wait_for=[addr])
+    try:
+        with support.DnsServiceClient(addr) as client:
+            good = dns.message.make_query("example.org", "A").to_wire()
+            client.query(good)  # the channel is up
+            held = [client.query_future(dns.message.make_query(f"{n}.hole.test", "A").to_wire(), timeout=2.0)
+                    for n in range(2)]
+            with pytest.raises(grpc.RpcError) as waited:
+                client.query(good, timeout=0.5)
+            assert waited.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            for call in held:
+                with pytest.raises(grpc.RpcError):
+                    call.result()
+            reply = dns.message.from_wire(client.query(good, timeout=2.0))
+            assert reply.rcode() == dns.rcode.NOERROR
+    finally:
+        hole.close()

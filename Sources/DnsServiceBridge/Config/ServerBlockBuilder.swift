@@ -2,12 +2,13 @@
 struct ServerBlockBuilder {
     /// Every directive this daemon understands, for the "expected one of" of an unknown one.
     static let directives = [
-        "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "log", "prometheus", "proxy", "ready",
-        "reload", "tls", "whoami",
+        "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "log", "prometheus", "proxy",
+        "ready", "reload", "timeouts", "tls", "whoami",
     ]
     /// Directives CoreDNS allows once per server block.
     static let onceOnly: Set<String> = [
-        "cache", "errors", "grpc", "health", "hosts", "prometheus", "ready", "reload", "tls", "whoami",
+        "cache", "errors", "grpc", "health", "hosts", "limits", "prometheus", "ready", "reload", "timeouts", "tls",
+        "whoami",
     ]
 
     let defaultDNSPort: Int
@@ -54,6 +55,8 @@ struct ServerBlockBuilder {
                 server.health = try HealthConfiguration.parse(line)
             case "hosts":
                 server.hosts = try HostsConfiguration.parse(line, context: &context)
+            case "limits":
+                server.limits = try LimitsConfiguration.parse(line)
             case "log":
                 server.log.append(try LogConfiguration.parse(line))
             case "prometheus":
@@ -64,6 +67,8 @@ struct ServerBlockBuilder {
                 server.ready = try ReadyConfiguration.parse(line)
             case "reload":
                 server.reload = try ReloadConfiguration.parse(line)
+            case "timeouts":
+                server.timeouts = try TimeoutsConfiguration.parse(line)
             case "tls":
                 server.tls = try TLSArgumentParser.server(line, context: context)
                 server.tlsLocation = line.location

@@ -31,6 +31,10 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     public var cache: CacheConfiguration?
     /// Corefile reloading.
     public var reload: ReloadConfiguration?
+    /// Connection timeouts of the block's TCP and DoT listeners.
+    public var timeouts: TimeoutsConfiguration?
+    /// What the block's listeners hold at most for their clients.
+    public var limits: LimitsConfiguration?
     /// Where the block starts (its first key).
     public var location: SourceLocation
 
@@ -51,6 +55,8 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
         self.whoami = false
         self.cache = nil
         self.reload = nil
+        self.timeouts = nil
+        self.limits = nil
         self.location = location
     }
 

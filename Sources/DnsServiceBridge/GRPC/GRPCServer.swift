@@ -67,7 +67,9 @@ public final class GRPCServer: @unchecked Sendable {
             return Method(name: name, registration: registration, handler: handler)
         }
         self.pendingRequestsPerMethod = max(1, pendingRequestsPerMethod)
-        self.maxCallsInService = max(1, maxCallsInService)
+        // Every queue keeps a request out for every method (or calls of that method could not come in on it): the
+        // requests count in the limit, so a smaller limit would leave none to renew once calls took them.
+        self.maxCallsInService = max(self.queues.count * self.methods.count, maxCallsInService)
     }
 
     /// Calls that arrived and have not finished their reply yet.

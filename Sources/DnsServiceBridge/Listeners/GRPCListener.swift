@@ -2,7 +2,7 @@ import Logging
 
 /// Serves CoreDNS's gRPC DnsService and hands each query to the engine.
 public final class GRPCListener: Sendable {
-    /// Calls served at once at most; more wait in gRPC core until one finishes (see `GRPCServer`). Beyond what an
+    /// Calls served at once at most by default (`limits { grpc_calls N }`); more wait in gRPC core until one finishes (see `GRPCServer`). Beyond what an
     /// upstream set needs in flight (queries a second times the round trip: 4,096 is 80,000 a second at 50 ms), a
     /// call in service costs an upstream socket and about 10 KiB more than one waiting in gRPC core.
     public static let maxCallsInService = 4096
@@ -19,7 +19,8 @@ public final class GRPCListener: Sendable {
     /// `plan` (one per event loop): a call's query is decided and forwarded on the thread that read the call, with no
     /// event loop between. Serving starts with `start()`. `isServing` is what the gRPC health service
     /// (`grpc.health.v1.Health/Check`) reports.
-    init(addresses: [(address: String, security: GRPCServerSecurity)], plan: WorkerPlan, logger: Logger,
+    init(addresses: [(address: String, security: GRPCServerSecurity)], plan: WorkerPlan,
+         maxCallsInService: Int = GRPCListener.maxCallsInService, logger: Logger,
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let relays = QueueThreadRelay.forEachQueue(plan)
         guard !relays.isEmpty else { throw .outOfMemory }
@@ -47,7 +48,7 @@ public final class GRPCListener: Sendable {
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
         ], maxReceiveMessageLength: Self.maxRequestBytes, queues: relays.count,
-           maxCallsInService: Self.maxCallsInService) { queue, queueEnding in
+           maxCallsInService: maxCallsInService) { queue, queueEnding in
             relays[queue].turn(queueEnding: queueEnding)
         }
         var bound: [String] = []

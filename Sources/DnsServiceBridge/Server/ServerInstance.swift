@@ -62,6 +62,7 @@ public final class ServerInstance: Sendable {
         var plugins: [any QueryStep] = []
         var routes: [ListenerKey: [ListenerEngine.Route]] = [:]
         var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
+        var optionsByKey: [ListenerKey: ListenerOptions] = [:]
         var order: [ListenerKey] = []
         do throws(StartupError) {
             for block in configuration.servers {
@@ -77,6 +78,7 @@ public final class ServerInstance: Sendable {
                         if routes[listenerKey] == nil { order.append(listenerKey) }
                         routes[listenerKey, default: []].append(
                             ListenerEngine.Route(zone: zone, network: key.reverseFilter, block: engine))
+                        optionsByKey[listenerKey, default: ListenerOptions()].take(from: block)
                         if let tls = block.tls, tlsByKey[listenerKey] == nil {
                             tlsByKey[listenerKey] = (tls, block.tlsLocation ?? block.location)
                         }
@@ -103,9 +105,10 @@ public final class ServerInstance: Sendable {
                 let serverMetrics = ServerMetrics(server: key.metricsLabel)
                 let router = ListenerEngine(routes: routes[key] ?? [], metrics: serverMetrics, inFlight: inFlight)
                 let tls = tlsByKey[key]
+                let options = optionsByKey[key] ?? ListenerOptions()
                 switch key.scheme {
                 case .dns, .tls:
-                    var settings = DNSListener.Settings()
+                    var settings = options.applied(to: DNSListener.Settings())
                     if key.scheme == .tls, let (tlsSettings, location) = tls {
                         do { settings.tls = try tlsSettings.dotServerContext() } catch {
                             throw StartupError(at: location, "\(error)")
@@ -129,7 +132,8 @@ public final class ServerInstance: Sendable {
                     let listener: GRPCListener
                     do {
                         listener = try GRPCListener(addresses: [(key.grpcAddress, security)],
-                                                    plan: WorkerPlan(engine: router, group: group), logger: logger,
+                                                    plan: WorkerPlan(engine: router, group: group),
+                                                    maxCallsInService: options.grpcCalls, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)

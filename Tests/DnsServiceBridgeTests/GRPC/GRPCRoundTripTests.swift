@@ -73,6 +73,21 @@ import Testing
         #expect(server.callsInFlight == 0)
     }
 
+    @Test func aLimitBelowOneRequestPerQueueAndMethodStillServesEveryCall() async throws {
+        // Two queues, two methods: four requests must stay out, so a limit of 1 is raised to 4, not left to starve.
+        let (server, address) = try startServer([
+            Self.echo: { request, responder in responder.reply(request ?? []) },
+            "/test.Echo/Other": { _, responder in responder.reply([]) },
+        ], queues: 2, maxCallsInService: 1)
+        let channel = try GRPCChannel(target: address, security: .insecure)
+        for index in 0..<20 {
+            let reply = try await channel.unaryCall(method: Self.echo, request: [UInt8(index)], timeout: .seconds(5))
+            #expect(reply == [UInt8(index)])
+        }
+        channel.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
     @Test func statusesReachTheClient() async throws {
         let (server, address) = try startServer([Self.echo: { _, responder in
             responder.fail(.invalidArgument, "no thanks")
