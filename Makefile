@@ -4,6 +4,8 @@
 #   make integration  only the integration tests, against the binary already built
 #   make demo         deps, swift build, scripts/demo.sh (Ctrl-C stops it; DEMO_ONESHOT=1 exits after the queries)
 #   make bench        deps, release build, bench/bench.py: dnsgrpcd side by side with dnsdist (bench/README.md)
+#   make fuzz         libFuzzer + ASan build of fuzz/, each target FUZZ_TIME seconds (fuzz/README.md)
+#   make soak         release build, bench/soak.py: 60 s of good and hostile clients at once, RSS every 5 s
 #   make clean        removes .build, generated Python stubs, caches and run/
 # DNSGRPCD=path/to/dnsgrpcd runs the integration tests and the demo against another binary (e.g. a release build).
 
@@ -17,7 +19,7 @@ PYTEST_FLAGS ?= -q
 DNSGRPCD ?= $(CURDIR)/.build/debug/dnsgrpcd
 export DNSGRPCD PYTHON
 
-.PHONY: all build test integration demo bench deps-build deps-demo deps-test deps-bench clean
+.PHONY: all build test integration demo bench fuzz soak deps-build deps-demo deps-test deps-bench clean
 
 all: build
 
@@ -43,10 +45,21 @@ bench: deps-bench
 	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product grpc-ceiling
 	$(PYTHON) bench/bench.py --binary $(RELEASE_PATH)/release/dnsgrpcd --ceiling $(RELEASE_PATH)/release/grpc-ceiling $(BENCH_FLAGS)
 
+# The harness is a package of its own (fuzz/Package.swift): libFuzzer supplies main, so plain builds never see it.
+FUZZ_TIME ?= 120
+FUZZ_SANITIZERS := -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
+fuzz: deps-test
+	cd fuzz && $(SWIFT) build -c release $(FUZZ_SANITIZERS) 2>&1 | { grep -v 'Cannot export local symbol' || true; }
+	FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh $(CURDIR)/fuzz/.build/release/dnsgrpcd-fuzz $(FUZZ_TARGETS)
+
+soak: deps-bench
+	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product dnsgrpcd
+	$(PYTHON) bench/soak.py --binary $(RELEASE_PATH)/release/dnsgrpcd $(SOAK_FLAGS)
+
 demo: deps-demo
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 	scripts/demo.sh
 
 clean:
-	rm -rf .build Tests/integration/generated .pytest_cache run
+	rm -rf .build Tests/integration/generated .pytest_cache run fuzz/.build fuzz/.work
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,20 +9,15 @@ extension DNSMessage {
     /// This message if it fits in `limit` bytes, else a TC copy keeping the question, the answer and authority
     /// records that fit whole, and the OPT record if it fits; never shorter than the 12-byte header.
     ///
-    /// Only a suffix of records is dropped, so compression pointers in what is kept still point at kept bytes.
+    /// Only a suffix of records is dropped, so compression pointers in what is kept still point at kept bytes (a name
+    /// that does not is dealt with below).
     public func truncated(toFit limit: Int) -> DNSMessage {
         guard bytes.count > limit else {
             return self
         }
         guard questionEnd <= limit else {
             // Not even the question fits; a bare header with TC still tells the client to retry over TCP.
-            var bare = header
-            bare.isTruncated = true
-            bare.questionCount = 0
-            bare.answerCount = 0
-            bare.authorityCount = 0
-            bare.additionalCount = 0
-            return DNSMessage(bytes: bare.bytes, header: bare, question: nil, edns: nil, questionEnd: DNSHeader.size)
+            return bareTruncated
         }
 
         var recordEnds: [Int] = []
@@ -62,25 +57,43 @@ extension DNSMessage {
         while kept < recordEnds.count, recordEnds[kept] <= budget {
             kept += 1
         }
-        let keptEnd = kept == 0 ? questionEnd : recordEnds[kept - 1]
 
+        // What is kept is parsed again: a name compressed as a pointer into the middle of the message (written by
+        // a hostile or broken upstream, never by a real encoder) can run on past the records kept. Then the records
+        // go, and if even the question's name does that, the question too.
+        for keep in kept == 0 ? [0] : [kept, 0] {
+            let end = keep == 0 ? questionEnd : recordEnds[keep - 1]
+            if let cut = try? DNSMessage(bytes: assembled(keeping: keep, endingAt: end, opt: optBytes)) {
+                return cut
+            }
+        }
+        return bareTruncated
+    }
+
+    /// The header with TC set and the counts of `records` answer and authority records (and the OPT record when
+    /// there is one), then the bytes from the question to `end`, then the OPT record.
+    private func assembled(keeping records: Int, endingAt end: Int, opt: [UInt8]) -> [UInt8] {
         var newHeader = header
         newHeader.isTruncated = true
-        newHeader.answerCount = UInt16(min(kept, Int(header.answerCount)))
-        newHeader.authorityCount = UInt16(kept - Int(newHeader.answerCount))
-        newHeader.additionalCount = optBytes.isEmpty ? 0 : 1
-
+        newHeader.answerCount = UInt16(min(records, Int(header.answerCount)))
+        newHeader.authorityCount = UInt16(records - Int(newHeader.answerCount))
+        newHeader.additionalCount = opt.isEmpty ? 0 : 1
         var newBytes: [UInt8] = []
-        newBytes.reserveCapacity(keptEnd + optBytes.count)
+        newBytes.reserveCapacity(end + opt.count)
         newHeader.append(to: &newBytes)
-        newBytes.append(contentsOf: bytes[DNSHeader.size..<keptEnd])
-        newBytes.append(contentsOf: optBytes)
-        return DNSMessage(
-            bytes: newBytes,
-            header: newHeader,
-            question: question,
-            edns: optBytes.isEmpty ? nil : edns,
-            questionEnd: questionEnd
-        )
+        newBytes.append(contentsOf: bytes[DNSHeader.size..<end])
+        newBytes.append(contentsOf: opt)
+        return newBytes
+    }
+
+    /// The header alone, with TC set and no records: still tells the client to retry over TCP.
+    private var bareTruncated: DNSMessage {
+        var bare = header
+        bare.isTruncated = true
+        bare.questionCount = 0
+        bare.answerCount = 0
+        bare.authorityCount = 0
+        bare.additionalCount = 0
+        return DNSMessage(bytes: bare.bytes, header: bare, question: nil, edns: nil, questionEnd: DNSHeader.size)
     }
 }

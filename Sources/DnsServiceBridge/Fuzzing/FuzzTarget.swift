@@ -1,0 +1,97 @@
+import NIOCore
+
+/// The inputs hostile clients, upstreams and files control, each with one entry point that runs on it what the daemon
+/// runs, and traps when a promise the daemon relies on breaks: libFuzzer drives them (`fuzz/`, `make fuzz`) and the
+/// tests replay their corpora (`fuzz/corpus/NAME/`). A crash or a trap is a finding; an input refused is not.
+@_spi(Fuzzing) public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// A UDP datagram from a client, and the same bytes as an upstream's reply: parsing, FORMERR, truncation.
+    case dnsMessage = "dns-message"
+    /// A gRPC request message: the DnsPacket decoder (protobuf-c) and the checks on its `msg`.
+    case dnsPacket = "dns-packet"
+    /// A Corefile: lexer, environment substitution, snippets, parser and every directive's options.
+    case corefile
+    /// A DNS-over-TCP/TLS byte stream, arriving in pieces: the frame decoder and each message framed.
+    case tcpFrames = "tcp-frames"
+
+    /// Runs the target on one input.
+    public func run(_ input: [UInt8]) {
+        switch self {
+        case .dnsMessage: Self.dnsMessage(input)
+        case .dnsPacket: Self.dnsPacket(input)
+        case .corefile: Self.corefile(input)
+        case .tcpFrames: Self.tcpFrames(input)
+        }
+    }
+
+    /// Counters of their own, so the process-wide ones are not moved by fuzzing.
+    private static let counters = ListenerCounters()
+
+    private static func dnsMessage(_ input: [UInt8]) {
+        switch DatagramQuery(input, counters: counters) {
+        case .query(let query):
+            check(query.errorReply(.servFail), answers: query)
+        case .formErr(let reply):
+            expect(reply.header.isResponse && (try? DNSMessage(bytes: reply.bytes)) != nil,
+                   "a FORMERR reply that does not parse")
+        case .drop:
+            break
+        }
+        // The same bytes from an upstream: what a UDP client would be sent must parse and fit.
+        guard let reply = try? DNSMessage(bytes: input) else { return }
+        for limit in [12, 100, 512, 1232, 4096] {
+            let cut = reply.truncated(toFit: limit)
+            expect(cut.bytes.count <= max(limit, DNSHeader.size), "truncated to \(limit) yet \(cut.bytes.count) bytes")
+            expect((try? DNSMessage(bytes: cut.bytes)) != nil, "truncated to \(limit), it no longer parses")
+            if input.count <= limit { expect(cut.bytes == input, "a message that fits \(limit) was changed") }
+        }
+    }
+
+    /// What every error reply must be: a response to `query` that parses.
+    private static func check(_ reply: DNSMessage, answers query: DNSMessage) {
+        expect(reply.isAnswer(to: query), "an error reply that does not answer its query")
+        expect((try? DNSMessage(bytes: reply.bytes)) != nil, "an error reply that does not parse")
+    }
+
+    private static func dnsPacket(_ input: [UInt8]) {
+        if let msg = try? DnsPacketCodec.decode(input) {
+            expect((try? DnsPacketCodec.decode(DnsPacketCodec.encode(msg))) == msg, "a DnsPacket that does not round-trip")
+        }
+        if let query = try? GRPCRequestError.query(from: input) {
+            check(query.errorReply(.servFail), answers: query)
+        }
+    }
+
+    private static func corefile(_ input: [UInt8]) {
+        // Relative imports and files resolve in a directory that does not exist; nothing in the environment.
+        _ = try? ConfigurationLoader.parse(text: String(decoding: input, as: UTF8.self), environment: [:],
+                                           workingDirectory: "/nonexistent/dnsgrpcd-fuzz")
+    }
+
+    /// The first byte picks the size of the pieces the rest arrives in (1 to 256 bytes).
+    private static func tcpFrames(_ input: [UInt8]) {
+        guard let first = input.first else { return }
+        let piece = Int(first) + 1
+        var buffer = ByteBuffer()
+        var next = 1  // where the next frame's length prefix is in `input`
+        var arrived = 1
+        while arrived < input.count {
+            let end = min(input.count, arrived + piece)
+            buffer.writeBytes(input[arrived..<end])
+            arrived = end
+            while let frame = DNSFrameDecoder.nextFrame(from: &buffer) {
+                let length = Int(input[next]) << 8 | Int(input[next + 1])
+                let message = Array(frame.readableBytesView)
+                expect(message == Array(input[(next + 2)..<(next + 2 + length)]), "a frame that is not the bytes sent")
+                next += 2 + length
+                _ = DatagramQuery(message, counters: counters)
+            }
+        }
+        let left = input.count - next
+        expect(left == buffer.readableBytes, "the decoder kept \(buffer.readableBytes) bytes, not the \(left) left")
+        expect(left < 2 || left < 2 + (Int(input[next]) << 8 | Int(input[next + 1])), "a whole frame was left undecoded")
+    }
+
+    private static func expect(_ condition: Bool, _ finding: @autoclosure () -> String) {
+        if !condition { fatalError("fuzz finding: \(finding())") }
+    }
+}
