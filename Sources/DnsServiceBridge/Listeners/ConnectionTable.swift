@@ -43,6 +43,9 @@ final class ConnectionTable: Sendable {
         var perAddress: [String: Int] = [:]
     }
 
+    /// The idle timeout shrinks no further under pressure (unbound's TCP_QUERY_TIMEOUT_MINIMUM is 200 ms too).
+    static let shortestIdleTimeout = TimeAmount.milliseconds(200)
+
     let maxConnections: Int
     let maxPerClient: Int
     let idleTimeout: TimeAmount
@@ -65,10 +68,12 @@ final class ConnectionTable: Sendable {
         let (slot, evicted) = state.withLock { state -> (Slot?, [any Channel]) in
             guard state.perAddress[address, default: 0] < maxPerClient else { return (nil, []) }
             var evicted: [Slot] = []
-            // Past half full, the idle timeout shrinks with the room left: at 3/4 full it is half, at full, nothing.
+            // Past half full, the idle timeout shrinks with the room left: at 3/4 full it is half, and never below
+            // `shortestIdleTimeout`, so a busy client caught between two replies is not taken for an idle one.
             let fill = Double(state.slots.count) / Double(maxConnections)
             if fill > 0.5 {
-                let shrunk = TimeAmount.nanoseconds(Int64(Double(idleTimeout.nanoseconds) * (1 - fill) * 2))
+                let shrunk = max(Self.shortestIdleTimeout,
+                                 .nanoseconds(Int64(Double(idleTimeout.nanoseconds) * (1 - fill) * 2)))
                 for slot in state.slots.values {
                     if let idle = slot.idle(at: now), idle >= shrunk { evicted.append(slot) }
                 }
