@@ -335,6 +335,14 @@ def never_reads(port: int, source: str, stop: float, result: multiprocessing.Que
     result.put(("clients that never read", {"connections closed by the server": closed}))
 
 
+def kernel_udp_drops() -> dict[str, int]:
+    """The kernel's UDP counters (the whole machine: loopback's receivers are ours and the load generators) of
+    datagrams dropped for a full receive or send buffer."""
+    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
+    values = dict(zip(lines[0][1:], map(int, lines[1][1:])))
+    return {name: values.get(name, 0) for name in ("RcvbufErrors", "SndbufErrors")}
+
+
 # --- the run ---------------------------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -364,6 +372,7 @@ def main() -> int:
         for port in (p["dns"], p["dot"], p["grpc"], p["metrics"]):
             daemon.wait_for_port("127.0.0.1", port, timeout=30)
         grpc_addr = f"127.0.0.1:{p['grpc']}"
+        drops_before = kernel_udp_drops()
         started = time.monotonic()
         stop = started + duration
         for mode, port in (("udp", p["dns"]), ("tcp", p["dns"]), ("dot", p["dot"])):
@@ -424,7 +433,8 @@ def main() -> int:
         if not daemon.alive():
             raise RuntimeError(f"dnsgrpcd exited during the soak\n{daemon.describe()}")
         metrics = support.scrape(f"127.0.0.1:{p['metrics']}")
-        return report(samples, perfs, reports, metrics)
+        drops = {name: count - drops_before[name] for name, count in kernel_udp_drops().items()}
+        return report(samples, perfs, reports, metrics, drops)
     finally:
         for child in children:
             if child.is_alive():
@@ -446,7 +456,7 @@ LISTENER_METRICS = [
 ]
 
 
-def report(samples, perfs, reports, metrics) -> int:
+def report(samples, perfs, reports, metrics, drops: dict[str, int]) -> int:
     print("\ngood loads (answers by rcode; lost: no answer at all within 10 s)")
     lost_total = 0
     for mode, (_, out) in perfs.items():
@@ -464,6 +474,7 @@ def report(samples, perfs, reports, metrics) -> int:
         if label != "grpc":
             print(f"  {label}: {result}")
 
+    print(f"the kernel dropped UDP datagrams for full buffers (any socket on the machine): {drops}")
     print("the listeners counted")
     for name in LISTENER_METRICS:
         print(f"  {name} {metrics.value(name):g}")

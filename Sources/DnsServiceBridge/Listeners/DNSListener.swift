@@ -36,6 +36,10 @@ public final class DNSListener: Sendable {
         /// before the connection is closed.
         public var drainTimeout: TimeAmount = .seconds(5)
 
+        /// SO_SNDBUF of every TCP/DoT connection (the kernel doubles it): ample for DNS replies to a client that
+        /// reads them, and a bound on what one that does not can make the listener produce.
+        static let socketSendBuffer: SocketOptionValue = 64 * 1024
+
         public init() {}
     }
 
@@ -97,6 +101,9 @@ public final class DNSListener: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A fixed send buffer instead of the kernel's autotuned one (up to 4 MiB): a client that leaves its replies
+            // unread is paused after about 128 KiB, not after thousands of answers the upstream was asked for.
+            .childChannelOption(.socketOption(.so_sndbuf), value: Settings.socketSendBuffer)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 guard let slot = table.admit(channel) else { return channel.close() }
