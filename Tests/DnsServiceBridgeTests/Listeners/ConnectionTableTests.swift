@@ -16,9 +16,9 @@ import Testing
         let table = ConnectionTable(maxConnections: 4, maxPerClient: 10, idleTimeout: .seconds(10), counters: counters)
         let slots = try (0..<4).map { _ in try #require(table.admit(try channel())) }
         slots[0].queryStarted()  // busy: never taken for idle
-        // 150 ms later the table is full, so the idle timeout has shrunk as far as it goes (200 ms): no connection
+        // 500 ms later the table is full, so the idle timeout has shrunk as far as it goes (1 s): no connection
         // has been idle that long, and only the one idle longest makes room for the new one.
-        let later = NIODeadline.now() + .milliseconds(150)
+        let later = NIODeadline.now() + .milliseconds(500)
         #expect(table.admit(try channel(), now: later) != nil)
         #expect(table.count == 4)
         #expect(counters.evictedIdle.load(ordering: .relaxed) == 1)
