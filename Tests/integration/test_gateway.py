@@ -266,8 +266,10 @@ grpc://.:{grpc_port} {{
                     and m.value("dnsgrpcd_upstream_in_flight", to=hole_addr) == 0)
         support.wait_until(let_go, timeout=2.0, what="calls and upstream exchanges let go (the forwarder's own "
                                                      "timeout is 5 s)")
-        m = support.scrape(metrics)
-        assert m.value("dnsgrpcd_grpc_calls_cancelled_total") >= 4_000, m.text
+        # Most of the flood reached the listener before it ended for the client (calls cancelled or expired before
+        # they were sent never do; how many depends on the machine): the test is not passed by a flood that missed.
+        cancelled = support.scrape(metrics).value("dnsgrpcd_grpc_calls_cancelled_total")
+        assert cancelled >= 2_500, f"only {cancelled:g} of 5,000 calls reached the listener before they ended"
     finally:
         hole.close()
 
