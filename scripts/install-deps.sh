@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev libgoogle-perftools-dev pkg-config)
 apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
-apt_test=(unbound)
+apt_test=(unbound iproute2)
 pip_demo=(grpcio grpcio-tools dnspython)
 pip_test=(pytest prometheus_client grpcio-health-checking)
 # What each pip package is imported as, to check for it.

@@ -43,13 +43,17 @@ static int parse_address(const char *host, int port, cgrpc_dgram_peer *out) {
   return error;
 }
 
-static int open_socket(const char *host, int port, int bind_it) {
+static int open_socket(const char *host, int port, int bind_it, int receive_buffer) {
   cgrpc_dgram_peer address;
   int error = parse_address(host, port, &address);
   if (error != 0) return error;
   int fd = socket(address.address.any.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1;
+  if (receive_buffer > 0) {
+    // Best effort: a smaller buffer than asked (or the default) still works.
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
   if (bind_it) {
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
@@ -66,9 +70,11 @@ static int open_socket(const char *host, int port, int bind_it) {
   return fd;
 }
 
-int cgrpc_dgram_bind(const char *host, int port) { return open_socket(host, port, 1); }
+int cgrpc_dgram_bind(const char *host, int port, int receive_buffer) {
+  return open_socket(host, port, 1, receive_buffer);
+}
 
-int cgrpc_dgram_connect(const char *host, int port) { return open_socket(host, port, 0); }
+int cgrpc_dgram_connect(const char *host, int port) { return open_socket(host, port, 0, 0); }
 
 int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out) {
   memset(out, 0, sizeof(*out));

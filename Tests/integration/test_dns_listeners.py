@@ -6,8 +6,10 @@ two-daemon chain, knotd. References are the real `dig` asking knotd directly.
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
+import subprocess
 import time
 
 import dns.edns
@@ -399,3 +401,16 @@ dns://.:{port} {{
     finally:
         for sock in crowd:
             sock.close()
+
+
+def test_the_udp_listener_sockets_have_a_large_receive_buffer(dnsgrpcd, knot, tmp_path):
+    """Each relay thread's socket asks for 4 MiB of receive buffer (the kernel caps it at net.core.rmem_max and
+    doubles it), so a burst while the thread waits for a CPU is queued, not dropped (make soak)."""
+    _, port, _ = _hostile_listener(dnsgrpcd, knot, tmp_path)
+    rmem_max = int(open("/proc/sys/net/core/rmem_max").read())
+    expected = 2 * min(4 * 1024 * 1024, rmem_max)
+    out = subprocess.run(["ss", "-u", "-l", "-m", "-n", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout
+    buffers = [int(size) for size in re.findall(r"\brb(\d+)", out)]
+    assert buffers, out
+    assert all(size == expected for size in buffers), f"receive buffers {buffers}, expected {expected}\n{out}"

@@ -21,8 +21,9 @@ typedef struct {
 } cgrpc_dgram_peer;
 
 /// A non-blocking UDP socket bound to host:port (numeric host; port 0 for any), with SO_REUSEADDR and
-/// SO_REUSEPORT so that sibling sockets share the port. Returns the descriptor.
-int cgrpc_dgram_bind(const char *host, int port);
+/// SO_REUSEPORT so that sibling sockets share the port, and a receive buffer of `receive_buffer` bytes when that is
+/// not 0 (the kernel caps it at net.core.rmem_max). Returns the descriptor.
+int cgrpc_dgram_bind(const char *host, int port, int receive_buffer);
 /// A non-blocking UDP socket connected to host:port (numeric host) from a kernel-chosen port.
 int cgrpc_dgram_connect(const char *host, int port);
 /// The socket's local address.

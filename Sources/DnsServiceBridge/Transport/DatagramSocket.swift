@@ -15,9 +15,10 @@ final class DatagramSocket: Sendable {
         self.descriptor = OwnedDescriptor(descriptor)
     }
 
-    /// Bound to host:port with SO_REUSEPORT, so one socket per relay thread shares the port.
-    static func bind(host: String, port: Int) throws(DatagramSocketError) -> DatagramSocket {
-        let fd = cgrpc_dgram_bind(host, Int32(port))
+    /// Bound to host:port with SO_REUSEPORT, so one socket per relay thread shares the port; `receiveBuffer` bytes of
+    /// SO_RCVBUF (capped by the kernel at net.core.rmem_max), 0 for the system's default.
+    static func bind(host: String, port: Int, receiveBuffer: Int = 0) throws(DatagramSocketError) -> DatagramSocket {
+        let fd = cgrpc_dgram_bind(host, Int32(port), Int32(receiveBuffer))
         guard fd >= 0 else { throw DatagramSocketError(operation: "bind to \(host):\(port)", code: -fd) }
         return DatagramSocket(descriptor: fd)
     }

@@ -24,6 +24,11 @@ final class WorkerThreads: Sendable {
     private let sockets: [DatagramSocket]
     private let control = Control()
 
+    /// SO_RCVBUF of each of a listener's UDP sockets: 4 MiB (unbound's advice for so-rcvbuf) holds a few thousand
+    /// queries while its relay thread waits for a CPU, where the system's default (208 KiB) dropped good queries of
+    /// `make soak` at saturation. The kernel caps it at net.core.rmem_max.
+    static let listenerReceiveBuffer = 4 * 1024 * 1024
+
     /// A `dns://` listener's relay threads: binds a socket per thread on host:port (the port the first one got when
     /// 0) and starts a worker on each.
     static func relay(_ plan: WorkerPlan, host: String, port: Int, logger: Logger)
@@ -31,7 +36,7 @@ final class WorkerThreads: Sendable {
         var sockets: [DatagramSocket] = []
         var port = port
         for _ in 0..<plan.threads {
-            let socket = try DatagramSocket.bind(host: host, port: port)
+            let socket = try DatagramSocket.bind(host: host, port: port, receiveBuffer: Self.listenerReceiveBuffer)
             if port == 0 { port = socket.localAddress?.port ?? 0 }
             sockets.append(socket)
         }
