@@ -27,6 +27,38 @@ import Testing
         #expect(table.count == 2)
     }
 
+    @Test func underPressureAConnectionThatAskedKeepsItsIdleTimeout() throws {
+        let counters = ListenerCounters()
+        let table = ConnectionTable(maxConnections: 4, maxPerClient: 10, idleTimeout: .seconds(10), counters: counters)
+        let asker = try #require(table.admit(try channel()))
+        asker.queryStarted()
+        asker.queryEnded()  // idle from now on, like a client between two queries
+        let silent = try (0..<3).map { _ in try #require(table.admit(try channel())) }
+        _ = silent
+        // 5 s later, full: the sweep takes every silent connection, not the one that asked.
+        let later = NIODeadline.now() + .seconds(5)
+        #expect(table.admit(try channel(), now: later) != nil)
+        #expect(table.count == 2)
+        #expect(counters.evictedIdle.load(ordering: .relaxed) == 3)
+    }
+
+    @Test func atTheCapAConnectionThatNeverAskedGivesWayFirst() throws {
+        let counters = ListenerCounters()
+        let table = ConnectionTable(maxConnections: 2, maxPerClient: 10, idleTimeout: .seconds(10), counters: counters)
+        let (askerChannel, silentChannel) = (try channel(), try channel())
+        let asker = try #require(table.admit(askerChannel))  // idle longest: it came first
+        asker.queryStarted()
+        asker.queryEnded()
+        _ = try #require(table.admit(silentChannel))
+        // Half a second later both are idle, under the shortest idle timeout: at the cap one gives way, and it is
+        // the one that never asked, though the other has been idle longer.
+        #expect(table.admit(try channel(), now: NIODeadline.now() + .milliseconds(500)) != nil)
+        #expect(counters.evictedIdle.load(ordering: .relaxed) == 1)
+        #expect(table.count == 2)
+        #expect(askerChannel.isActive)
+        #expect(!silentChannel.isActive)
+    }
+
     @Test func oneAddressHoldsAtMostItsShare() throws {
         let table = ConnectionTable(maxConnections: 100, maxPerClient: 2, idleTimeout: .seconds(10),
                                     counters: ListenerCounters())
