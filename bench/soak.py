@@ -11,7 +11,7 @@ gRPC messages of 100 KB-4 MiB; gRPC calls with 1-50 ms deadlines, a third cancel
 answers; 1,500 idle TCP connections and 300 idle DoT connections (a TLS handshake never started); 200 slowloris
 connections writing a byte every half second; clients pipelining queries for a 900-byte answer and reading nothing.
 
-Verdicts: RSS after warm-up (the first 15 s) stays within 10% of its median; no good query goes unanswered (those
+Verdicts: RSS after warm-up (the first 30 s) stays within 10% of its median; no good query goes unanswered (those
 in flight when the upstream is killed get SERVFAIL within the forwarder's 5 s).
 
     python3 bench/soak.py [--duration 60] [--binary .build-release/release/dnsgrpcd]
@@ -45,7 +45,9 @@ from bench import start_knot, rss_kib  # noqa: E402
 QUERIES = REPO / "bench" / "queries.txt"
 CERTS = REPO / "certs"
 SAMPLE_EVERY = 5.0
-WARM_UP = 15.0
+# RSS climbs for the first half minute under this load (caches, connection tables, the allocator's own pools), then
+# stays within a few percent (180 s runs: 125.8 MiB at 30 s, 135.8 at 175 s).
+WARM_UP = 30.0
 DNSPERF_OUTSTANDING = {"udp": 100, "tcp": 100, "dot": 100}
 GRPC_IN_FLIGHT = 64
 
@@ -368,7 +370,7 @@ def listener_udp_drops(port: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--warm-up", type=float, default=WARM_UP, help="seconds left out of the RSS verdict (15)")
+    parser.add_argument("--warm-up", type=float, default=WARM_UP, help="seconds left out of the RSS verdict (30)")
     parser.add_argument("--binary", default=str(REPO / ".build-release" / "release" / "dnsgrpcd"))
     parser.add_argument("--without", default="", help="hostile clients left out, by function name, comma-separated "
                                                        "(malformed_udp,large_udp,grpc_oversized,grpc_cancel_flood,"
