@@ -48,7 +48,20 @@ struct DnsGrpcd: AsyncParsableCommand {
     @Option(help: "How long in-flight queries may take to finish on SIGTERM/SIGINT, as a Go duration.")
     var shutdownGrace: String = "5s"
 
+    @Flag(name: [.customLong("version"), .customLong("version", withSingleDash: true)],
+          help: "Print the version and exit (as CoreDNS's -version).")
+    var printVersion = false
+
+    @Flag(name: [.customLong("plugins"), .customLong("plugins", withSingleDash: true)],
+          help: "List the server types and directives this build supports and exit (as CoreDNS's -plugins).")
+    var printPlugins = false
+
     func run() async throws {
+        if printVersion || printPlugins {
+            print((printVersion ? BuildInfo.versionText : "") + (printPlugins ? BuildInfo.pluginsText : ""),
+                  terminator: "")
+            return
+        }
         let stopSignals = StopSignals()
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level \(logLevel): expected trace, debug, info, notice, warning, error or critical")

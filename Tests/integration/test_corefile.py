@@ -304,3 +304,26 @@ def test_corefile_in_the_working_directory_is_the_default(dnsgrpcd, dns_grpc_ser
     (tmp_path / "Corefile").write_text(grpc_forwarding_corefile(port, upstream.addr))
     dnsgrpcd(wait_for=[f"127.0.0.1:{port}"], cwd=tmp_path)
     assert tags(udp(port, "c.example.net")) == {"tag=cwd"}
+
+
+@pytest.mark.parametrize("flag", ["-version", "--version"])
+def test_version_flag_prints_the_release_and_exits(flag):
+    """CoreDNS's -version: the release on the first line, the platform and gRPC core on the second; nothing starts."""
+    done = support.run_dnsgrpcd(flag)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"dnsgrpcd-\d+\.\d+\.\d+", lines[0]), done.stdout
+    assert re.fullmatch(r"linux/\w+, grpc-core \S+", lines[1]), done.stdout
+
+
+def test_plugins_flag_lists_every_directive_the_readme_documents():
+    """CoreDNS's -plugins: the server types and every directive; each directive of the README's Corefile table is
+    there, and nothing that table does not document."""
+    done = support.run_dnsgrpcd("-plugins")
+    assert done.returncode == 0, done.stderr
+    listed = set(re.findall(r"^  dns\.(\w+)$", done.stdout, re.M))
+    assert {"dns", "tls", "grpc"} <= set(re.findall(r"^  (\w+)$", done.stdout, re.M)), done.stdout
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    corefile_table = readme.split("| Directive |", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)", corefile_table, re.M))
+    assert listed == documented, f"only in -plugins: {listed - documented}; only in the README: {documented - listed}"
