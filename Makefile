@@ -52,7 +52,8 @@ fuzz: deps-test
 	cd fuzz && $(SWIFT) build -c release $(FUZZ_SANITIZERS) 2>&1 | { grep -v 'Cannot export local symbol' || true; }
 	FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh $(CURDIR)/fuzz/.build/release/dnsgrpcd-fuzz $(FUZZ_TARGETS)
 
-soak: deps-bench
+# dnsperf and knotd come with the bench dependencies, prometheus_client (its /metrics parser) with the test ones.
+soak: deps-bench deps-test
 	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product dnsgrpcd
 	$(PYTHON) bench/soak.py --binary $(RELEASE_PATH)/release/dnsgrpcd $(SOAK_FLAGS)
 
