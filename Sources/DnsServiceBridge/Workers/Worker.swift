@@ -210,7 +210,7 @@ final class Worker {
         for _ in 0..<Self.readsPerTurn {
             let read = incoming.receive(from: socket.socket) { bytes, cut, _ in
                 if case .reply(let waiting, let reply) = lane.arrival(bytes, cut: cut, on: socket, now: .now()) {
-                    replied(waiting, reply)
+                    settle(waiting, .success(reply))
                 }
             }
             switch read {
@@ -222,29 +222,23 @@ final class Worker {
                 // ECONNREFUSED after an ICMP port unreachable: nothing listens at the upstream, so every query
                 // waiting on this socket moves on to the next upstream now rather than at its deadline.
                 let failure = ExchangeError.connectionFailed(upstream: lane.target.label, reason: "\(error)")
-                for waiting in lane.takeAll(on: socket, now: .now()) { failed(waiting, failure) }
+                for waiting in lane.takeAll(on: socket, now: .now()) { settle(waiting, .failure(failure)) }
                 return
             }
         }
     }
 
-    private func replied(_ waiting: UDPLane.Pending, _ reply: DNSMessage) {
+    /// Ends the exchange `waiting` waited for: its walk goes on from the outcome, or its promise takes it.
+    private func settle(_ waiting: UDPLane.Pending, _ outcome: Result<DNSMessage, ExchangeError>) {
         switch waiting.waiter {
         case .walk(var forwarded, let client):
-            let next = forwarded.walk.replied(reply)
+            let next = switch outcome {
+            case .success(let reply): forwarded.walk.replied(reply)
+            case .failure(let error): forwarded.walk.failed(error)
+            }
             drive(forwarded, next, replyTo: client)
         case .promise(let promise):
-            promise.succeed(reply)
-        }
-    }
-
-    private func failed(_ waiting: UDPLane.Pending, _ error: ExchangeError) {
-        switch waiting.waiter {
-        case .walk(var forwarded, let client):
-            let next = forwarded.walk.failed(error)
-            drive(forwarded, next, replyTo: client)
-        case .promise(let promise):
-            promise.fail(error)
+            promise.completeWith(outcome.mapError { $0 as any Error })
         }
     }
 
@@ -310,7 +304,7 @@ final class Worker {
                 if waiting.clientGaveUp, case .walk(let forwarded, _) = waiting.waiter {
                     plan?.engine.abandon(forwarded)
                 } else {
-                    failed(waiting, .timeout(upstream: lane.target.label))
+                    settle(waiting, .failure(.timeout(upstream: lane.target.label)))
                 }
             }
         }
