@@ -109,8 +109,11 @@ public final class Upstream: Sendable, LoadBalanced {
         }
     }
 
-    /// For readiness: asks the health-check question every interval until the upstream answers once (or the
-    /// upstream stops). Unlike health checks, these failures do not count towards `max_fails`.
+    /// For readiness: asks the health-check question until the upstream answers once (or the upstream stops),
+    /// so that readiness never waits on client traffic. Each probe waits as long as a client's query may (the
+    /// request deadline, 5 s by default): a slow upstream that answers client queries in time makes the set
+    /// ready too, where the health check's short deadline would never hear it. Unlike health checks, these
+    /// failures do not count towards `max_fails`.
     func probeUntilAnswered(after delay: TimeAmount = .zero) {
         guard !stopped.load(ordering: .relaxed), !hasAnswered else { return }
         group.any().scheduleTask(in: delay) { [self] in
@@ -118,7 +121,7 @@ public final class Upstream: Sendable, LoadBalanced {
                                          id: UInt16.random(in: .min ... .max),
                                          recursionDesired: options.healthCheckRecursionDesired)
             let proto: ExchangeProtocol = options.forceTCP ? .tcp : .udp
-            let deadline = NIODeadline.now() + min(options.exchangeTimeout, options.healthCheckInterval * 2)
+            let deadline = NIODeadline.now() + options.requestTimeout
             transport.exchange(query, over: proto, deadline: deadline).whenComplete { [self] result in
                 if (try? result.get()) != nil {
                     answered.store(true, ordering: .relaxed)
