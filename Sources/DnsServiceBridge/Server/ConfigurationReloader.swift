@@ -62,7 +62,7 @@ public actor ConfigurationReloader {
         self.logger = logger
         self.overrides = overrides
         self.handOverGrace = handOverGrace
-        fingerprint = source.file.flatMap(Self.read)
+        fingerprint = source.file.flatMap(CorefileFingerprint.read)
     }
 
     /// Starts the interval checks when the configuration has a `reload` directive.
@@ -76,7 +76,7 @@ public actor ConfigurationReloader {
     @discardableResult
     public func reload(trigger: String) async -> Bool {
         logger.info("reloading the configuration", metadata: ["trigger": "\(trigger)"])
-        if let file = source.file { fingerprint = Self.read(file) ?? fingerprint }
+        if let file = source.file { fingerprint = CorefileFingerprint.read(file) ?? fingerprint }
         let next: Configuration
         do {
             next = try source.load()
@@ -165,7 +165,7 @@ public actor ConfigurationReloader {
 
     /// The Corefile changed since the last look (CoreDNS does not retry a content it already tried).
     private func check() async {
-        guard let file = source.file, let current = Self.read(file), current != fingerprint else { return }
+        guard let file = source.file, let current = CorefileFingerprint.read(file), current != fingerprint else { return }
         fingerprint = current
         await reload(trigger: "Corefile changed")
     }
@@ -192,10 +192,5 @@ public actor ConfigurationReloader {
         guard nanoseconds > 0 else { return settings.interval }
         let offset = Int64.random(in: 0..<nanoseconds) - nanoseconds / 2
         return settings.interval + .nanoseconds(offset)
-    }
-
-    /// The SHA-512 of the file in hex, or nil when it cannot be read (a reload then finds the error).
-    private static func read(_ file: String) -> String? {
-        FileManager.default.contents(atPath: file).map { SHA512.hex(Array($0)) }
     }
 }
