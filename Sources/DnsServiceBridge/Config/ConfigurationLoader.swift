@@ -76,10 +76,12 @@ public enum ConfigurationLoader {
 
         let builder = ServerBlockBuilder(defaultDNSPort: defaultPort, workingDirectory: directory)
         var overlap = ListenerOverlapCheck()
+        var ports = PortClashCheck()
         var configuration = Configuration(servers: [], warnings: expander.warnings)
         for block in blocks {
             let (server, keyLocations, warnings) = try builder.build(block)
             try overlap.register(server, keyLocations: keyLocations)
+            try ports.register(server)
             configuration.servers.append(server)
             configuration.warnings += warnings
         }
