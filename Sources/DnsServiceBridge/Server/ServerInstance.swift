@@ -55,65 +55,21 @@ public final class ServerInstance: Sendable {
                              state: ServiceState? = nil) async throws(StartupError)
         -> ServerInstance {
         let inFlight = InFlightQueries()
-        guard let exchangeWorkers = ExchangeWorkers(count: group.loopCount, logger: logger) else {
-            throw StartupError(at: nil, "cannot start the UDP exchange workers: the system gave no eventfd")
-        }
-        var forwarders: [Forwarder] = []
-        var plugins: [any QueryStep] = []
-        var routes: [ListenerKey: [ListenerEngine.Route]] = [:]
-        var tlsByKey: [ListenerKey: (TLSServerSettings, SourceLocation)] = [:]
-        var optionsByKey: [ListenerKey: ListenerOptions] = [:]
-        var order: [ListenerKey] = []
-        do throws(StartupError) {
-            for block in configuration.servers {
-                let engine = try blockEngine(block, group: group, exchangeWorkers: exchangeWorkers, logger: logger,
-                                             overrides: overrides)
-                if let forwarder = engine.forwarder { forwarders.append(forwarder) }
-                plugins += engine.steps
-                for key in block.keys {
-                    let zone: DNSName
-                    do { zone = try DNSName(key.zone) } catch { throw StartupError(at: block.location, "\(error)") }
-                    for host in block.listenHosts {
-                        let listenerKey = ListenerKey(scheme: key.scheme, host: host, port: key.port)
-                        if routes[listenerKey] == nil { order.append(listenerKey) }
-                        routes[listenerKey, default: []].append(
-                            ListenerEngine.Route(zone: zone, network: key.reverseFilter, block: engine))
-                        optionsByKey[listenerKey, default: ListenerOptions()].take(from: block)
-                        if let tls = block.tls, tlsByKey[listenerKey] == nil {
-                            tlsByKey[listenerKey] = (tls, block.tlsLocation ?? block.location)
-                        }
-                        if key.scheme == .tls && block.tls == nil {
-                            throw StartupError(at: block.location, "server block \(key) serves DNS over TLS "
-                                + "without a certificate; expected a 'tls CERT KEY [CA]' directive in the block")
-                        }
-                    }
-                }
-            }
-        } catch {
-            forwarders.forEach { $0.stop() }
-            await exchangeWorkers.close()
-            stopPlugins(plugins)
-            throw error
-        }
-
+        let plan = try await InstancePlan.build(configuration, group: group, logger: logger, overrides: overrides)
         var dnsListeners: [DNSListener] = []
         var grpcListeners: [GRPCListener] = []
         var grpcServers: [String] = []
         var listening: [String] = []
         do throws(StartupError) {
-            for key in order {
+            for planned in plan.listeners {
+                let key = planned.key
                 let serverMetrics = ServerMetrics(server: key.metricsLabel)
-                let router = ListenerEngine(routes: routes[key] ?? [], metrics: serverMetrics, inFlight: inFlight)
-                let tls = tlsByKey[key]
-                let options = optionsByKey[key] ?? ListenerOptions()
+                let router = ListenerEngine(routes: planned.routes, metrics: serverMetrics, inFlight: inFlight)
+                let options = planned.options
                 switch key.scheme {
                 case .dns, .tls:
                     var settings = options.applied(to: DNSListener.Settings())
-                    if key.scheme == .tls, let (tlsSettings, location) = tls {
-                        do { settings.tls = try tlsSettings.dotServerContext() } catch {
-                            throw StartupError(at: location, "\(error)")
-                        }
-                    }
+                    settings.tls = planned.dotContext
                     let listener: DNSListener
                     do {
                         listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
@@ -123,15 +79,9 @@ public final class ServerInstance: Sendable {
                     }
                     dnsListeners.append(listener)
                 case .grpc:
-                    var security = GRPCServerSecurity.insecure
-                    if let (tlsSettings, location) = tls {
-                        do { security = try tlsSettings.grpcServerSecurity() } catch {
-                            throw StartupError(at: location, "\(error)")
-                        }
-                    }
                     let listener: GRPCListener
                     do {
-                        listener = try GRPCListener(addresses: [(key.grpcAddress, security)],
+                        listener = try GRPCListener(addresses: [(key.grpcAddress, planned.grpcSecurity)],
                                                     plan: WorkerPlan(engine: router, group: group),
                                                     maxCallsInService: options.grpcCalls, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
@@ -145,57 +95,39 @@ public final class ServerInstance: Sendable {
                     grpcListeners.append(listener)
                     grpcServers.append(key.metricsLabel)
                 }
-                listening.append(key.description + (tls != nil && key.scheme == .grpc ? " (TLS)" : ""))
+                listening.append(key.description + (planned.tls != nil && key.scheme == .grpc ? " (TLS)" : ""))
             }
         } catch {
             for listener in dnsListeners { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
-            forwarders.forEach { $0.stop() }
-            await exchangeWorkers.close()
-            stopPlugins(plugins)
+            await plan.discard()
             throw error
         }
         if configuration.servers.contains(where: { $0.ready != nil }) {
             // Readiness needs each set to have heard from an upstream, not just to have no failures yet.
-            for forwarder in forwarders {
+            for forwarder in plan.forwarders {
                 for set in forwarder.sets { set.upstreams.forEach { $0.probeUntilAnswered() } }
             }
         }
         return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, grpcServers: grpcServers,
-                              forwarders: forwarders, exchangeWorkers: exchangeWorkers, inFlight: inFlight,
-                              logger: logger, plugins: plugins,
+                              forwarders: plan.forwarders, exchangeWorkers: plan.exchangeWorkers, inFlight: inFlight,
+                              logger: logger, plugins: plan.plugins,
                               listening: listening)
     }
 
-    private static func blockEngine(_ block: ServerBlockConfiguration, group: MultiThreadedEventLoopGroup,
-                                    exchangeWorkers: ExchangeWorkers, logger: Logger, overrides: EngineOverrides)
-        throws(StartupError) -> ServerBlockEngine {
-        var sets: [UpstreamSet] = []
-        for forward in block.forwarders {
-            if forward.isDeprecatedProxy {
-                logger.notice("the proxy directive is deprecated; use forward (or grpc) instead",
-                              metadata: ["at": "\(forward.location)"])
-            }
-            let metrics = ForwardMetrics(plugin: forward.kind == .grpc ? "grpc" : "forward")
-            do {
-                sets.append(try UpstreamSetFactory.make(forward, group: group, exchangeWorkers: exchangeWorkers,
-                                                       metrics: metrics, logger: logger,
-                                                       overrides: overrides))
-            } catch {
-                sets.forEach { $0.stop() }
-                throw error
-            }
-        }
-        let forwarder = sets.isEmpty ? nil : Forwarder(sets: sets)
-        let before: [any QueryStep]
+    /// What `-validate` runs: builds everything a start would (upstream sets, plugins, every listener's
+    /// certificates and keys) on a group of its own, binds nothing, sends nothing, and lets it all go.
+    public static func check(_ configuration: Configuration, logger: Logger,
+                             overrides: EngineOverrides = EngineOverrides()) async throws(StartupError) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            before = try PluginFactory.plugins(for: block, group: group, logger: logger)
+            let plan = try await InstancePlan.build(configuration, group: group, logger: logger, overrides: overrides)
+            await plan.discard()
         } catch {
-            forwarder?.stop()
+            try? await group.shutdownGracefully()
             throw error
         }
-        return ServerBlockEngine(before: before, forwarder: forwarder,
-                                 after: PluginFactory.pluginsAfterForwarders(for: block))
+        try? await group.shutdownGracefully()
     }
 
     /// Stops taking queries (TCP/DoT stop accepting, gRPC stops taking calls, UDP queries get REFUSED),
