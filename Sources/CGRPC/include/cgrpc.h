@@ -13,6 +13,7 @@
 #include <grpc/support/time.h>
 #include "dns.pb-c.h"
 #include "cgrpc_datagram.h"
+#include "cgrpc_notify.h"
 
 /// A slice of bytes owned by C: free with cgrpc_bytes_free.
 typedef struct {

@@ -35,6 +35,7 @@ public actor ConfigurationReloader {
     private let overrides: EngineOverrides
     private let handOverGrace: Duration
     private let state: ServiceState?
+    private let notifier: SystemdNotifier?
     /// The running instance, readable outside the actor for readiness checks.
     private nonisolated let current: Mutex<ServerInstance?>
     private var instance: ServerInstance? {
@@ -50,12 +51,14 @@ public actor ConfigurationReloader {
     public private(set) var completedReloads = 0
 
     /// Takes over `instance`, which runs `configuration`; `handOverGrace` is how long queries in flight on the old
-    /// instance's gRPC listeners may take when it is replaced.
+    /// instance's gRPC listeners may take when it is replaced; `notifier` tells systemd when a reload begins
+    /// and ends.
     public init(instance: ServerInstance, configuration: Configuration, source: Source,
                 group: MultiThreadedEventLoopGroup, logger: Logger, overrides: EngineOverrides = EngineOverrides(),
-                state: ServiceState? = nil, handOverGrace: Duration = .seconds(1)) {
+                state: ServiceState? = nil, handOverGrace: Duration = .seconds(1), notifier: SystemdNotifier? = nil) {
         current = Mutex(instance)
         self.state = state
+        self.notifier = notifier
         self.configuration = configuration
         self.source = source
         self.group = group
@@ -76,6 +79,9 @@ public actor ConfigurationReloader {
     @discardableResult
     public func reload(trigger: String) async -> Bool {
         logger.info("reloading the configuration", metadata: ["trigger": "\(trigger)"])
+        notifier?.reloading()
+        // Whether the new configuration took over or the old one still serves, something serves again.
+        defer { notifier?.ready(status: "serving") }
         if let file = source.file { fingerprint = CorefileFingerprint.read(file) ?? fingerprint }
         let next: Configuration
         do {
