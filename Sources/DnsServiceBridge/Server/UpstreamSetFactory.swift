@@ -66,7 +66,7 @@ enum UpstreamSetFactory {
         }
     }
 
-    private static func transport(for upstream: UpstreamAddress, in config: ForwardConfiguration,
+    static func transport(for upstream: UpstreamAddress, in config: ForwardConfiguration,
                                   options: ForwardOptions, group: any EventLoopGroup, exchangeWorkers: ExchangeWorkers)
         throws(StartupError) -> any UpstreamExchanger {
         let label = upstream.description

@@ -1,12 +1,14 @@
 // Queries we originate ourselves, such as health checks for ". IN NS".
 extension DNSMessage {
-    /// A query for `name`/`type` in class IN; with `udpPayloadSize` it carries an OPT record advertising it.
+    /// A query for `name`/`type` in class IN; with `udpPayloadSize` it carries an OPT record advertising it, with
+    /// the DO bit when `dnssecOK`.
     public static func query(
         name: DNSName,
         type: DNSRecordType,
         id: UInt16,
         recursionDesired: Bool = true,
-        udpPayloadSize: UInt16? = nil
+        udpPayloadSize: UInt16? = nil,
+        dnssecOK: Bool = false
     ) -> DNSMessage {
         var header = DNSHeader(id: id, questionCount: 1, additionalCount: udpPayloadSize == nil ? 0 : 1)
         header.recursionDesired = recursionDesired
@@ -20,7 +22,7 @@ extension DNSMessage {
         let questionEnd = bytes.count
         var edns: EDNS0? = nil
         if let udpPayloadSize {
-            let parameters = EDNS0(udpPayloadSize: udpPayloadSize)
+            let parameters = EDNS0(udpPayloadSize: udpPayloadSize, dnssecOK: dnssecOK)
             parameters.appendOPTRecord(to: &bytes)
             edns = parameters
         }

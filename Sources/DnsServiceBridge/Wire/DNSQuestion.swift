@@ -22,7 +22,8 @@ public struct DNSQuestion: Hashable, Sendable, CustomStringConvertible {
         "\(name) \(Self.className(qclass)) \(type)"
     }
 
-    private static func className(_ qclass: UInt16) -> String {
+    /// The class mnemonic dig prints (`IN`, `CH`), or `CLASSn` (RFC 3597).
+    static func className(_ qclass: UInt16) -> String {
         switch qclass {
         case 1: "IN"
         case 3: "CH"

@@ -81,6 +81,18 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
         return "TYPE\(rawValue)"
     }
 
+    /// The type a mnemonic names (`AAAA`, `mx`), or `TYPEnnn` (RFC 3597); nil for anything else.
+    public init?(mnemonic: String) {
+        let upper = mnemonic.uppercased()
+        if let known = Self.mnemonics.first(where: { $0.value == upper }) {
+            self.init(rawValue: known.key)
+        } else if upper.hasPrefix("TYPE"), let number = UInt16(upper.dropFirst(4)) {
+            self.init(rawValue: number)
+        } else {
+            return nil
+        }
+    }
+
     // A dictionary rather than a switch so the table reads like miekg/dns's TypeToString.
     private static let mnemonics: [UInt16: String] = [
         1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR", 10: "NULL",
