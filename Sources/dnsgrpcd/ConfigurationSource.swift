@@ -35,6 +35,13 @@ struct ConfigurationSource {
                                              fileName: "default Corefile", defaultPort: dnsPort)
     }
 
+    /// Where the configuration comes from, for messages: the Corefile's path, the flags or the default.
+    var name: String {
+        if !grpc.isEmpty || !dns.isEmpty { return "the command line" }
+        if let conf { return conf }
+        return FileManager.default.fileExists(atPath: "Corefile") ? "Corefile" : "the default Corefile"
+    }
+
     /// Reads the same source again (SIGHUP or the reload plugin).
     var reloadable: Bool { grpc.isEmpty && dns.isEmpty }
 

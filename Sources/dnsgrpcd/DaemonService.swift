@@ -13,6 +13,8 @@ struct DaemonService: Service {
     let gracePeriod: Duration
     /// SIGHUP, taken over before start-up.
     let reloads: AsyncStream<Void>
+    /// Told when shutdown begins (systemd's STOPPING=1); nil when not started by systemd.
+    let notifier: SystemdNotifier?
     let logger: Logger
     /// Called on SIGHUP.
     let onReload: @Sendable () async -> Void
@@ -26,6 +28,7 @@ struct DaemonService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        notifier?.stopping()
         let lameDuck = endpoints.lameDuck
         logger.info("stopping", metadata: ["lameduck": "\(lameDuck)", "grace": "\(gracePeriod)"])
         state.enterLameDuck()

@@ -6,7 +6,6 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-@main
 struct DnsGrpcd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dnsgrpcd",
@@ -56,6 +55,22 @@ struct DnsGrpcd: AsyncParsableCommand {
           help: "List the server types and directives this build supports and exit (as CoreDNS's -plugins).")
     var printPlugins = false
 
+    @Flag(name: [.customLong("validate", withSingleDash: true), .customLong("validate"),
+                 .customLong("check-config")],
+          help: """
+            Check the configuration and exit: parse it, load every certificate and key, build every upstream; \
+            nothing is bound and nothing sent. Exit 0, or 1 with FILE:LINE and what was expected.
+            """)
+    var validate = false
+
+    @Option(name: [.customLong("pidfile", withSingleDash: true), .customLong("pidfile")],
+            help: "Write the process ID to this file once serving; removed on exit (as CoreDNS's -pidfile).")
+    var pidfile: String?
+
+    @Flag(name: [.customLong("quiet", withSingleDash: true), .customLong("quiet")],
+          help: "No start-up output: the listening addresses and the started line are not logged (CoreDNS's -quiet).")
+    var quiet = false
+
     func run() async throws {
         if printVersion || printPlugins {
             print((printVersion ? BuildInfo.versionText : "") + (printPlugins ? BuildInfo.pluginsText : ""),
@@ -87,6 +102,13 @@ struct DnsGrpcd: AsyncParsableCommand {
             Self.fail("\(error)")
         }
         for warning in configuration.warnings { logger.warning("\(warning)") }
+        if validate {
+            do { try await ServerInstance.check(configuration, logger: logger, overrides: overrides) } catch {
+                Self.fail("\(error)")
+            }
+            print("configuration OK: \(source.name), \(configuration.servers.count) server block(s)")
+            return
+        }
 
         // Before any metric handle exists: swift-metrics hands out no-op handles until it is bootstrapped.
         _ = PrometheusMetrics.bootstrap()
@@ -108,16 +130,28 @@ struct DnsGrpcd: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             Self.fail("\(error)")
         }
-        for address in instance.listening + endpoints.listening { logger.info("listening on \(address)") }
-        logger.info("dnsgrpcd started", metadata: ["grpc-core": "\(gRPCCoreVersion())"])
+        if !quiet {
+            for address in instance.listening + endpoints.listening { logger.info("listening on \(address)") }
+            logger.info("dnsgrpcd started", metadata: ["grpc-core": "\(gRPCCoreVersion())"])
+        }
+        let pid = pidfile.map(PidFile.init)
+        do { try pid?.write() } catch {
+            await instance.stop(gracePeriod: .zero)
+            await endpoints.close()
+            try? await group.shutdownGracefully()
+            Self.fail("\(error)")
+        }
+        defer { pid?.remove() }
 
+        let notifier = SystemdNotifier(logger: logger)
         let reloader = ConfigurationReloader(instance: instance, configuration: configuration,
                                              source: source.reloadSource(logger: logger), group: group,
-                                             logger: logger, overrides: overrides, state: state)
+                                             logger: logger, overrides: overrides, state: state, notifier: notifier)
         state.serving(readiness: { reloader.upstreamsReady })
         await reloader.start()
+        notifier?.ready(status: "serving \(instance.listening.count) listener(s)")
         let daemon = DaemonService(reloader: reloader, endpoints: endpoints, state: state, gracePeriod: grace,
-                                   reloads: reloads, logger: logger) { [logger, source] in
+                                   reloads: reloads, notifier: notifier, logger: logger) { [logger, source] in
             guard source.reloadable else {
                 logger.notice("SIGHUP received; the configuration comes from flags, there is nothing to reload")
                 return
