@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
 # build: gRPC core, protobuf-c and OpenSSL headers, and tcmalloc (gperftools), for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
-# test:  demo + pytest, prometheus_client, grpcio-health-checking, and unbound (an independent DNS-over-TLS server).
+# test:  demo + pytest, prometheus_client, grpcio-health-checking, kubernetes-validate (the manifests' schemas, offline),
+#        and unbound (an independent DNS-over-TLS server).
 # bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
 # apt-get update runs at most once, and only when a Debian package is missing. Python packages go to $PYTHON
 # (default python3) with `python3 -m pip`.
@@ -18,10 +19,11 @@ apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
 apt_test=(unbound iproute2)
 pip_demo=(grpcio grpcio-tools dnspython)
-pip_test=(pytest prometheus_client grpcio-health-checking)
+pip_test=(pytest prometheus_client grpcio-health-checking kubernetes-validate)
 # What each pip package is imported as, to check for it.
 declare -A import_name=([grpcio]=grpc [grpcio-tools]=grpc_tools [dnspython]=dns [pytest]=pytest
-                        [prometheus_client]=prometheus_client [grpcio-health-checking]=grpc_health)
+                        [prometheus_client]=prometheus_client [grpcio-health-checking]=grpc_health
+                        [kubernetes-validate]=kubernetes_validate)
 
 case "$what" in
   build) apt_pkgs=("${apt_build[@]}"); pip_pkgs=() ;;
