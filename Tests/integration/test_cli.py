@@ -385,3 +385,41 @@ def test_ready_turns_200_without_client_traffic_in_front_of_a_slow_upstream(dnsg
         # No client asks anything: the process's own probe of the upstream must make it ready.
         assert support.wait_for_http(f"127.0.0.1:{ready_port}", "/ready", 200, timeout=60, proc=proc) == "OK"
         assert slow.queries >= 1
+
+
+def test_the_systemd_unit_starts_reloads_and_stops_as_systemd_would_run_it(tmp_path):
+    """examples/dnsgrpcd.service's own command lines, with its paths moved here: ExecStartPre validates, ExecStart
+    notifies READY=1, ExecReload's SIGHUP gives RELOADING=1 then READY=1, SIGTERM (KillSignal) gives STOPPING=1."""
+    unit = {}
+    for line in support.example_corefile("dnsgrpcd.service").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            unit.setdefault(key, value)
+    assert unit["Type"] == "notify" and unit["KillSignal"] == "SIGTERM"
+    assert unit["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert int(unit["LimitNOFILE"]) >= 65536
+
+    port = support.free_port()
+    corefile = support.write_corefile(tmp_path, f".:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
+
+    def argv(command: str) -> list[str]:
+        words = command.split()
+        assert words[0] == "/usr/local/bin/dnsgrpcd"
+        return [str(corefile) if w == "/etc/dnsgrpcd/Corefile" else w for w in words[1:]]
+
+    pre = support.run_dnsgrpcd(*argv(unit["ExecStartPre"]))
+    assert pre.returncode == 0, pre
+    notify = NotifySocket(str(tmp_path / "notify"))
+    proc = support.start_dnsgrpcd(*argv(unit["ExecStart"]), log_dir=tmp_path, wait_for=[],
+                                  env={"NOTIFY_SOCKET": notify.address})
+    try:
+        assert notify.next().get("READY") == "1"
+        os.kill(proc.pid, signal.SIGHUP)
+        assert notify.next().get("RELOADING") == "1"
+        assert notify.next().get("READY") == "1"
+        proc.popen.send_signal(signal.SIGTERM)
+        assert notify.next().get("STOPPING") == "1"
+        proc.stop()
+    finally:
+        proc.kill()
+        notify.close()
