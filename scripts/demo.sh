@@ -5,6 +5,7 @@
 # through the gateway are printed; both stay up until Ctrl-C, which stops them.
 # Environment: DEMO_ONESHOT=1 exits after the queries (CI, smoke tests); GRPC_PORT; DNSGRPCD (binary, default
 # .build/debug/dnsgrpcd); DEMO_DIR (logs, knotd's config and state; default run/demo); PYTHON; KNOTD.
+# The queries are sent by `dnsgrpcd query`, the daemon's own client; README.md shows grpcio doing the same.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +15,6 @@ KNOTD=${KNOTD:-$(command -v knotd || echo /usr/sbin/knotd)}
 GRPC_PORT=${GRPC_PORT:-5553}
 DEMO_DIR=${DEMO_DIR:-$repo/run/demo}
 support="$repo/Tests/integration/support.py"
-query="$repo/scripts/grpc_query.py"
 
 say() { printf '\n==> %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
@@ -102,17 +102,17 @@ done
 say "dnsgrpcd ($corefile) serves gRPC DnsService on 127.0.0.1:$GRPC_PORT, upstream 127.0.0.1:$knot_port (log: $grpcd_log)"
 
 for q in "www.example.org A" "example.org MX"; do
-  say "python3 scripts/grpc_query.py 127.0.0.1:$GRPC_PORT $q"
+  say "dnsgrpcd query @grpc://127.0.0.1:$GRPC_PORT $q"
   # shellcheck disable=SC2086 # $q is two words on purpose
-  "$PYTHON" "$query" "127.0.0.1:$GRPC_PORT" $q
+  "$DNSGRPCD" query "@grpc://127.0.0.1:$GRPC_PORT" $q
 done
 
 cat <<EOF
 
 ==> Ask it more (while this runs):
-    python3 scripts/grpc_query.py 127.0.0.1:$GRPC_PORT example.org NS
-    python3 scripts/grpc_query.py --bufsize 4096 127.0.0.1:$GRPC_PORT big.example.org TXT
-    python3 scripts/grpc_query.py 127.0.0.1:$GRPC_PORT nope.example.org A       # NXDOMAIN
+    $DNSGRPCD query @grpc://127.0.0.1:$GRPC_PORT example.org NS
+    $DNSGRPCD query @grpc://127.0.0.1:$GRPC_PORT big.example.org TXT +bufsize=4096
+    $DNSGRPCD query @grpc://127.0.0.1:$GRPC_PORT nope.example.org A         # NXDOMAIN: exit status 1
     dig @127.0.0.1 -p $knot_port www.example.org A                                # knotd directly, to compare
     tail -f $grpcd_log
     \$EDITOR $corefile      # the gateway reloads it within seconds (reload 2s 1s)

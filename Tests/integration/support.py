@@ -1,4 +1,4 @@
-"""Helpers for the integration tests, the demo and scripts/grpc_query.py: the one place for them.
+"""Helpers for the integration tests and the demo: the one place for them.
 
 Everything here talks only to 127.0.0.1 / ::1, and every wait is bounded. It does not import pytest, so scripts can
 use it too; the pytest fixtures that wrap it are in conftest.py.
