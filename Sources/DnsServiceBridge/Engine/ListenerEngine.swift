@@ -99,6 +99,7 @@ final class ListenerEngine: Sendable {
 
     private func done(_ query: DNSMessage, _ reply: DNSMessage, zone: String, client: QueryClient,
                       received: NIODeadline) -> DNSMessage {
+        let reply = reply.mirroringEDNS(of: query)
         metrics.record(zone: zone, query: query, reply: reply, transport: client.transport, isIPv6: client.isIPv6,
                        duration: .now() - received)
         inFlight.leave()

@@ -103,8 +103,7 @@ struct CacheEntry: Sendable {
         for offset in ttlOffsets { out.setUInt32(ttl, at: offset) }
         var edns: EDNS0? = nil
         if let queryEDNS = query.edns {
-            let payload = min(DNSMessage.maxAdvertisedUDPPayloadSize, max(512, queryEDNS.udpPayloadSize))
-            let replyEDNS = EDNS0(udpPayloadSize: payload, dnssecOK: queryEDNS.dnssecOK)
+            let replyEDNS = EDNS0(replyingTo: queryEDNS)
             replyEDNS.appendOPTRecord(to: &out)
             header.additionalCount += 1
             edns = replyEDNS

@@ -1,8 +1,5 @@
 // Replies the forwarder makes itself when it cannot or will not forward a query.
 extension DNSMessage {
-    /// The largest UDP payload size we advertise in replies we make ourselves.
-    static let maxAdvertisedUDPPayloadSize: UInt16 = 4096
-
     /// An empty NOERROR reply with TC set: what a server sends when the answer does not fit, telling the asker to
     /// retry over TCP.
     public func truncatedEmptyReply() -> DNSMessage {
@@ -27,14 +24,7 @@ extension DNSMessage {
 
         var replyEDNS: EDNS0? = nil
         if let edns {
-            // RFC 6891 6.2.5: sizes below 512 mean 512; above 4096 buys nothing for a reply this small.
-            let size = min(Self.maxAdvertisedUDPPayloadSize, max(512, edns.udpPayloadSize))
-            replyEDNS = EDNS0(
-                udpPayloadSize: size,
-                extendedRCodeHigh: rcode.extendedBits,
-                version: 0,
-                dnssecOK: edns.dnssecOK
-            )
+            replyEDNS = EDNS0(replyingTo: edns, extendedRCodeHigh: rcode.extendedBits)
             replyHeader.additionalCount = 1
         }
 

@@ -52,10 +52,7 @@ public struct DNSResponseBuilder: Sendable {
         header.additionalCount = UInt16(sections[2].count + (query.edns == nil ? 0 : 1))
         var replyEDNS: EDNS0? = nil
         if let edns = query.edns {
-            // RFC 6891 6.2.5: below 512 means 512; above 4096 buys nothing for answers we make ourselves.
-            let payload = min(DNSMessage.maxAdvertisedUDPPayloadSize, max(512, edns.udpPayloadSize))
-            replyEDNS = EDNS0(udpPayloadSize: payload, extendedRCodeHigh: header.rcode.extendedBits,
-                              dnssecOK: edns.dnssecOK)
+            replyEDNS = EDNS0(replyingTo: edns, extendedRCodeHigh: header.rcode.extendedBits)
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(size)

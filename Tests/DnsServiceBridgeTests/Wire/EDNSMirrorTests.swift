@@ -1,0 +1,41 @@
+import Testing
+@testable import DnsServiceBridge
+
+/// The reply's OPT mirrors the client's, as CoreDNS's SizeAndDo makes it.
+@Suite struct EDNSMirrorTests {
+    private static func reply(to query: DNSMessage, edns: EDNS0?) -> DNSMessage {
+        var builder = DNSResponseBuilder(replyingTo: DNSMessage.query(name: query.question!.name, type: .a, id: 9,
+                                                                 udpPayloadSize: edns?.udpPayloadSize,
+                                                                 dnssecOK: edns?.dnssecOK ?? false))
+        builder.append(DNSResourceRecord.address(query.question!.name, bytes: [192, 0, 2, 1], ttl: 60)!, to: .answer)
+        return builder.build()
+    }
+
+    @Test func theUpstreamsSizeAndDOBecomeTheClients() throws {
+        let query = DNSMessage.query(name: try DNSName("example.org"), type: .a, id: 9, udpPayloadSize: 512)
+        let upstream = Self.reply(to: query, edns: EDNS0(udpPayloadSize: 1232, dnssecOK: true))
+        let mirrored = upstream.mirroringEDNS(of: query)
+        #expect(mirrored.edns == EDNS0(udpPayloadSize: 512, dnssecOK: false))
+        // The bytes say so too, and nothing else moved.
+        let parsed = try DNSMessage(bytes: mirrored.bytes)
+        #expect(parsed.edns == mirrored.edns)
+        #expect(mirrored.bytes.count == upstream.bytes.count)
+        #expect(parsed.header == upstream.header)
+    }
+
+    @Test func aReplyWithoutOPTGetsTheClients() throws {
+        let query = DNSMessage.query(name: try DNSName("example.org"), type: .a, id: 9, udpPayloadSize: 4096,
+                                     dnssecOK: true)
+        let upstream = Self.reply(to: query, edns: nil)
+        let mirrored = upstream.mirroringEDNS(of: query)
+        let parsed = try DNSMessage(bytes: mirrored.bytes)
+        #expect(parsed.edns == EDNS0(udpPayloadSize: 4096, dnssecOK: true))
+        #expect(parsed.header.additionalCount == upstream.header.additionalCount + 1)
+    }
+
+    @Test func aQueryWithoutEDNSLeavesTheReplyAlone() throws {
+        let query = DNSMessage.query(name: try DNSName("example.org"), type: .a, id: 9)
+        let upstream = Self.reply(to: query, edns: EDNS0(udpPayloadSize: 1232))
+        #expect(upstream.mirroringEDNS(of: query).bytes == upstream.bytes)
+    }
+}
