@@ -44,7 +44,7 @@ struct ServerBlockBuilder {
             case "bind":
                 try bind(line, into: &server)
             case "cache":
-                server.cache = try CacheConfiguration.parse(line, context: context)
+                server.cache = try CacheDirectiveParser.parse(line, context: context)
             case "errors":
                 server.errors = try ErrorsConfiguration.parse(line)
             case "forward":

@@ -39,6 +39,12 @@ struct BoundedCacheMap<Key: Hashable, Value> {
         return evicted
     }
 
+    /// Changes the value for `key` in place; nil when there is none.
+    mutating func update<Result>(_ key: Key, _ body: (inout Value) -> Result) -> Result? {
+        guard slots[key] != nil else { return nil }
+        return body(&slots[key]!.value)
+    }
+
     /// Removes the entry for `key`, if any.
     mutating func remove(_ key: Key) {
         guard let slot = slots.removeValue(forKey: key) else { return }

@@ -1,6 +1,7 @@
 import NIOCore
 
-/// One cached reply, kept as wire bytes without its OPT record, with the offsets of the TTLs to rewrite.
+/// One cached reply, kept as wire bytes without its OPT record, with the offsets of the TTLs to rewrite, and what
+/// prefetch and serve_stale keep about it (its popularity, whether a refresh is under way).
 struct CacheEntry: Sendable {
     /// Which of CoreDNS's two caches the reply belongs in.
     enum Kind: String, Sendable {
@@ -10,14 +11,26 @@ struct CacheEntry: Sendable {
         case denial
     }
 
-    /// How long CoreDNS's cache keeps answers, by default and as set by `cache [TTL]`.
+    /// How long CoreDNS's cache keeps answers, by default and as set by `cache [TTL]`, `success`, `denial` and
+    /// `servfail`.
     struct Limits: Sendable {
         var successMaximum: UInt32 = UInt32(CacheConfiguration.defaultSuccessTTL)
         var denialMaximum: UInt32 = UInt32(CacheConfiguration.defaultDenialTTL)
         /// The least time anything is kept (CoreDNS's MinimalDefaultTTL, used for TTL 0 answers too).
-        var minimum: UInt32 = 5
-        /// SERVFAIL and NOTIMP (CoreDNS's `servfail` default).
+        var successMinimum = UInt32(CacheConfiguration.defaultMinimumTTL)
+        var denialMinimum = UInt32(CacheConfiguration.defaultMinimumTTL)
+        /// SERVFAIL and NOTIMP (CoreDNS's `servfail`, 5s by default; 0 caches none).
         var serverFailure: UInt32 = 5
+
+        init() {}
+
+        init(_ configuration: CacheConfiguration) {
+            successMaximum = UInt32(clamping: configuration.successTTL)
+            denialMaximum = UInt32(clamping: configuration.denialTTL)
+            successMinimum = UInt32(clamping: configuration.success.minimumTTL)
+            denialMinimum = UInt32(clamping: configuration.denial.minimumTTL)
+            serverFailure = UInt32(clamping: configuration.servfail.components.seconds)
+        }
     }
 
     let kind: Kind
@@ -27,6 +40,11 @@ struct CacheEntry: Sendable {
     /// The TTL every record gets when stored; what is left of it is what a hit sends.
     let duration: UInt32
     let stored: NIODeadline
+    /// Hits in the current prefetch window, and the last of them (CoreDNS's frequency of an item).
+    var hits = 0
+    var lastHit: NIODeadline
+    /// A prefetch or a stale entry's refresh is under way: no second one is sent.
+    var refreshing = false
 
     private init(kind: Kind, bytes: [UInt8], ttlOffsets: [Int], questionEnd: Int, duration: UInt32,
                  stored: NIODeadline) {
@@ -36,6 +54,7 @@ struct CacheEntry: Sendable {
         self.questionEnd = questionEnd
         self.duration = duration
         self.stored = stored
+        lastHit = stored
     }
 
     /// The entry for `reply` to `query`, or nil for what CoreDNS does not cache: truncated replies, replies that
@@ -52,12 +71,14 @@ struct CacheEntry: Sendable {
         switch reply.rcode {
         case .noError:
             kind = answers == 0 && hasSOA ? .denial : .success
-            let maximum = kind == .success ? limits.successMaximum : limits.denialMaximum
-            duration = clamp(minimalTTL(layout, maximum: maximum), limits.minimum, maximum)
+            let (minimum, maximum) = kind == .success ? (limits.successMinimum, limits.successMaximum)
+                : (limits.denialMinimum, limits.denialMaximum)
+            duration = clamp(minimalTTL(layout, maximum: maximum), minimum, maximum)
         case .nxDomain:
             guard answers == 0, hasSOA else { return nil }
             kind = .denial
-            duration = clamp(minimalTTL(layout, maximum: limits.denialMaximum), limits.minimum, limits.denialMaximum)
+            duration = clamp(minimalTTL(layout, maximum: limits.denialMaximum), limits.denialMinimum,
+                             limits.denialMaximum)
         case .servFail, .notImp:
             kind = .denial
             duration = limits.serverFailure
@@ -83,12 +104,11 @@ struct CacheEntry: Sendable {
         Int64(duration) - (now - stored).nanoseconds / 1_000_000_000
     }
 
-    /// The cached reply for `query` (its ID, question bytes, RD/CD and EDNS) with TTLs counted down, or nil when
-    /// the entry has expired. As in CoreDNS, AA is set (some stub resolvers drop non-authoritative replies) and
-    /// AD is cleared unless the query set DO or AD.
-    func reply(to query: DNSMessage, at now: NIODeadline) -> DNSMessage? {
-        let left = remaining(at: now)
-        guard left > 0, query.questionEnd == questionEnd, var header = try? DNSHeader(bytes: bytes) else {
+    /// The cached reply for `query` (its ID, question bytes, RD/CD and EDNS) with every TTL set to `ttl` (what
+    /// is left, the stored duration under `keepttl`, 0 for a stale entry). As in CoreDNS, AA is set (some stub
+    /// resolvers drop non-authoritative replies) and AD is cleared unless the query set DO or AD.
+    func reply(to query: DNSMessage, ttl: UInt32) -> DNSMessage? {
+        guard query.questionEnd == questionEnd, var header = try? DNSHeader(bytes: bytes) else {
             return nil
         }
         var out = bytes
@@ -99,7 +119,6 @@ struct CacheEntry: Sendable {
         if !(query.edns?.dnssecOK ?? false) && !query.header.authenticData { header.authenticData = false }
         // Same name case-insensitively, so same length: the client gets its own spelling back.
         out.replaceSubrange(DNSHeader.size..<questionEnd, with: query.bytes[DNSHeader.size..<query.questionEnd])
-        let ttl = UInt32(left)
         for offset in ttlOffsets { out.setUInt32(ttl, at: offset) }
         var edns: EDNS0? = nil
         if let queryEDNS = query.edns {

@@ -102,7 +102,7 @@ struct InstancePlan {
         let forwarder = sets.isEmpty ? nil : Forwarder(sets: sets)
         let before: [any QueryStep]
         do {
-            before = try PluginFactory.plugins(for: block, group: group, logger: logger)
+            before = try PluginFactory.plugins(for: block, forwarder: forwarder, group: group, logger: logger)
         } catch {
             forwarder?.stop()
             throw error

@@ -4,8 +4,8 @@ import NIOCore
 /// The plugins of a server block, in CoreDNS's fixed plugin order (plugin.cfg): `errors`, `log`, `cache` and
 /// `hosts` run before the forwarders, `whoami` after them (it answers what no forwarder serves).
 enum PluginFactory {
-    static func plugins(for block: ServerBlockConfiguration, group: any EventLoopGroup, logger: Logger)
-        throws(StartupError) -> [any QueryStep] {
+    static func plugins(for block: ServerBlockConfiguration, forwarder: Forwarder?, group: any EventLoopGroup,
+                        logger: Logger) throws(StartupError) -> [any QueryStep] {
         var plugins: [any QueryStep] = []
         if let errors = block.errors {
             do {
@@ -18,9 +18,19 @@ enum PluginFactory {
         if !block.log.isEmpty {
             plugins.append(QueryLogPlugin(block.log, logger: logger))
         }
-        if let cache = block.cache { plugins.append(CachePlugin(cache)) }
+        if let cache = block.cache {
+            plugins.append(CachePlugin(cache, refresher: forwarder.map { CacheRefresher(forwarder: $0, group: group) },
+                                       metricsServer: metricsServer(of: block)))
+        }
         if let hosts = block.hosts { plugins.append(HostsPlugin(hosts, logger: logger)) }
         return plugins
+    }
+
+    /// The `server` label of a block's plugin metrics: its first listener, as CoreDNS labels the server that
+    /// handles the request (`dns://:53`).
+    static func metricsServer(of block: ServerBlockConfiguration) -> String {
+        guard let key = block.keys.first else { return "" }
+        return ListenerKey(scheme: key.scheme, host: block.listenHosts.first ?? "", port: key.port).metricsLabel
     }
 
     /// The plugins that come after forward/grpc/proxy in CoreDNS's order.

@@ -31,8 +31,10 @@ public final class ServerInstance: Sendable {
         self.plugins = plugins
         self.listening = listening
         let labelled = Array(zip(grpcServers, grpcListeners))
+        let caches = plugins.compactMap { $0 as? CachePlugin }
         collector = MetricsCollectors.shared.add {
             BridgeMetrics.collectListenerCounters()
+            CacheMetrics.collect(caches)
             BridgeMetrics.collectUpstreams(forwarders)
             BridgeMetrics.collectGRPCListeners(labelled)
         }
