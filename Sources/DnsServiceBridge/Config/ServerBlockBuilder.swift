@@ -2,13 +2,13 @@
 struct ServerBlockBuilder {
     /// Every directive this daemon understands, for the "expected one of" of an unknown one.
     static let directives = [
-        "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "log", "prometheus", "proxy",
-        "ready", "reload", "timeouts", "tls", "whoami",
+        "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "loadbalance", "log", "loop",
+        "prometheus", "proxy", "ready", "reload", "timeouts", "tls", "whoami",
     ]
     /// Directives CoreDNS allows once per server block.
     static let onceOnly: Set<String> = [
-        "cache", "errors", "grpc", "health", "hosts", "limits", "prometheus", "ready", "reload", "timeouts", "tls",
-        "whoami",
+        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ready", "reload",
+        "timeouts", "tls", "whoami",
     ]
 
     let defaultDNSPort: Int
@@ -57,8 +57,20 @@ struct ServerBlockBuilder {
                 server.hosts = try HostsConfiguration.parse(line, context: &context)
             case "limits":
                 server.limits = try LimitsConfiguration.parse(line)
+            case "loadbalance":
+                try line.requireArguments(0...1, usage: "loadbalance [round_robin]")
+                try line.requireNoBlock(usage: "loadbalance [round_robin]")
+                if let policy = line.arguments.first, policy.text != "round_robin" {
+                    throw ConfigurationError(at: policy.location, "unknown loadbalance policy '\(policy.text)'",
+                                             expected: "round_robin (the only policy)")
+                }
+                server.loadBalance = true
             case "log":
                 server.log.append(try LogConfiguration.parse(line))
+            case "loop":
+                try line.requireArguments(0...0, usage: "loop")
+                try line.requireNoBlock(usage: "loop")
+                server.loop = true
             case "prometheus":
                 server.prometheus = try PrometheusConfiguration.parse(line)
             case "proxy":

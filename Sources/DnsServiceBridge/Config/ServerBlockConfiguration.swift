@@ -35,6 +35,10 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     public var timeouts: TimeoutsConfiguration?
     /// What the block's listeners hold at most for their clients.
     public var limits: LimitsConfiguration?
+    /// `loop`: forwarding-loop detection at start-up.
+    public var loop = false
+    /// `loadbalance [round_robin]`: A, AAAA and MX records shuffled in every reply.
+    public var loadBalance = false
     /// Where the block starts (its first key).
     public var location: SourceLocation
 

@@ -47,6 +47,25 @@ enum BridgeMetrics {
         Gauge(label: "dnsgrpcd_upstream_healthy", dimensions: [("to", to)]).record(upstream.isDown ? 0 : 1)
         Gauge(label: "dnsgrpcd_upstream_in_flight", dimensions: [("to", to)]).record(upstream.inFlight)
         guard let counters = transportCounters(of: upstream.transport) else { return }
+        // CoreDNS's forward connection cache, under its proto names; gRPC upstreams have one channel and no cache.
+        var connectionCache: [(outcome: String, proto: String, total: Int)] = []
+        switch upstream.transport {
+        case is DNSUpstreamTransport:
+            connectionCache = [("hits", "udp", counters.udpConnectionHits.load(ordering: .relaxed)),
+                               ("misses", "udp", counters.udpConnectionMisses.load(ordering: .relaxed)),
+                               ("hits", "tcp", counters.streamConnectionHits.load(ordering: .relaxed)),
+                               ("misses", "tcp", counters.streamConnectionMisses.load(ordering: .relaxed))]
+        case is DoTUpstreamTransport:
+            connectionCache = [("hits", "tcp-tls", counters.streamConnectionHits.load(ordering: .relaxed)),
+                               ("misses", "tcp-tls", counters.streamConnectionMisses.load(ordering: .relaxed))]
+        default:
+            break
+        }
+        for (outcome, proto, total) in connectionCache {
+            collectors.copy(total, from: counters, name: "conn_cache_\(outcome)_\(proto)",
+                            into: Counter(label: "coredns_forward_conn_cache_\(outcome)_total",
+                                          dimensions: [("to", to), ("proto", proto)]))
+        }
         collectors.copy(counters.mismatchedReplies.load(ordering: .relaxed), from: counters, name: "mismatched",
                         into: Counter(label: "dnsgrpcd_upstream_mismatched_replies_total", dimensions: [("to", to)]))
         collectors.copy(counters.unexpectedReplies.load(ordering: .relaxed), from: counters, name: "unexpected",

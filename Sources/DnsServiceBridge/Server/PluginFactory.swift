@@ -1,8 +1,8 @@
 import Logging
 import NIOCore
 
-/// The plugins of a server block, in CoreDNS's fixed plugin order (plugin.cfg): `errors`, `log`, `cache` and
-/// `hosts` run before the forwarders, `whoami` after them (it answers what no forwarder serves).
+/// The plugins of a server block, in CoreDNS's fixed plugin order (plugin.cfg): `errors`, `log`, `loadbalance`,
+/// `cache`, `hosts` and `loop` run before the forwarders, `whoami` after them (it answers what no forwarder serves).
 enum PluginFactory {
     static func plugins(for block: ServerBlockConfiguration, forwarder: Forwarder?, group: any EventLoopGroup,
                         logger: Logger) throws(StartupError) -> [any QueryStep] {
@@ -18,11 +18,21 @@ enum PluginFactory {
         if !block.log.isEmpty {
             plugins.append(QueryLogPlugin(block.log, logger: logger))
         }
+        if block.loadBalance { plugins.append(LoadBalancePlugin()) }
         if let cache = block.cache {
             plugins.append(CachePlugin(cache, refresher: forwarder.map { CacheRefresher(forwarder: $0, group: group) },
                                        metricsServer: metricsServer(of: block)))
         }
         if let hosts = block.hosts { plugins.append(HostsPlugin(hosts, logger: logger)) }
+        if block.loop, let key = block.keys.first {
+            // CoreDNS probes the first listener of the block, with the zone of its first key.
+            let host = block.listenHosts.first.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+            let hostPort = host.contains(":") ? "[\(host)]:\(key.port)" : "\(host):\(key.port)"
+            if let zone = try? DNSName(key.zone) {
+                plugins.append(LoopPlugin(zone: zone, address: key.scheme == .grpc ? "grpc://" + hostPort : hostPort,
+                                          logger: logger))
+            }
+        }
         return plugins
     }
 

@@ -105,6 +105,8 @@ public final class ServerInstance: Sendable {
             await plan.discard()
             throw error
         }
+        // The listeners take queries now: a loop probe can come back.
+        for case let loop as LoopPlugin in plan.plugins { loop.startProbing() }
         if configuration.servers.contains(where: { $0.ready != nil }) {
             // Readiness needs each set to have heard from an upstream, not just to have no failures yet.
             for forwarder in plan.forwarders {

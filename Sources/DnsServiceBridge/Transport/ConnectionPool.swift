@@ -75,9 +75,15 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
 
     /// One exchange on a pooled connection, or a new one from `dial`. A pooled connection that turns out
     /// closed is replaced once by a fresh one, as CoreDNS does; a connection that failed is never pooled again.
-    func exchange(_ query: DNSMessage, deadline: NIODeadline, on loop: any EventLoop,
+    func exchange(_ query: DNSMessage, deadline: NIODeadline, on loop: any EventLoop, counters: TransportCounters,
                   dial: @escaping @Sendable () -> EventLoopFuture<Connection>) -> EventLoopFuture<DNSMessage> {
-        if let pooled = take() {
+        let pooled = take()
+        if pooled == nil {
+            counters.streamConnectionMisses.add(1, ordering: .relaxed)
+        } else {
+            counters.streamConnectionHits.add(1, ordering: .relaxed)
+        }
+        if let pooled {
             return exchange(query, on: pooled, deadline: deadline).flatMapError { error in
                 guard let error = error as? ExchangeError, error.isStaleConnection, NIODeadline.now() < deadline
                 else { return loop.makeFailedFuture(error) }

@@ -50,7 +50,7 @@ public final class DNSUpstreamTransport: UpstreamExchanger {
             counters.exchanges.add(1, ordering: .relaxed)
             let clientID = query.header.id
             let sent = query.withID(ThreadRandom.with { UInt16.random(in: .min ... .max, using: &$0) })
-            return tcpPool.exchange(sent, deadline: deadline, on: loop) { [address, label, counters, connectTimeout] in
+            return tcpPool.exchange(sent, deadline: deadline, on: loop, counters: counters) { [address, label, counters, connectTimeout] in
                 StreamUpstreamConnection.connect(to: address, label: label, on: loop,
                                                  connectTimeout: connectTimeout, counters: counters)
             }.map { $0.withID(clientID) }

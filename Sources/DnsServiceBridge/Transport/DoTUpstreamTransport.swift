@@ -47,7 +47,7 @@ public final class DoTUpstreamTransport: UpstreamExchanger {
         let clientID = query.header.id
         counters.exchanges.add(1, ordering: .relaxed)
         // The connection gives the query an ID unique among those in flight on it; the client's is restored.
-        return pool.exchange(query, deadline: deadline, on: loop) {
+        return pool.exchange(query, deadline: deadline, on: loop, counters: counters) {
             [address, label, counters, connectTimeout, sslContext, serverName, pool] in
             MultiplexedStreamConnection.connect(to: address, label: label, on: loop, connectTimeout: connectTimeout,
                                                 counters: counters, maxInFlight: pool.maxInFlightPerConnection) {

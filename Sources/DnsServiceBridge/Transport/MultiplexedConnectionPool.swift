@@ -51,15 +51,15 @@ final class MultiplexedConnectionPool: Sendable {
 
     /// One exchange on a connection with room, or on a new one from `dial`. An exchange that finds a connection
     /// reused from before closed under it is tried once more on a fresh one, as CoreDNS does with its pool.
-    func exchange(_ query: DNSMessage, deadline: NIODeadline, on loop: any EventLoop,
+    func exchange(_ query: DNSMessage, deadline: NIODeadline, on loop: any EventLoop, counters: TransportCounters,
                   dial: @escaping @Sendable () -> EventLoopFuture<MultiplexedStreamConnection>)
         -> EventLoopFuture<DNSMessage> {
-        exchange(query, deadline: deadline, on: loop, dial: dial, mayRetry: true)
+        exchange(query, deadline: deadline, on: loop, dial: dial, mayRetry: true, counters: counters)
     }
 
     private func exchange(_ query: DNSMessage, deadline: NIODeadline, on loop: any EventLoop,
                           dial: @escaping @Sendable () -> EventLoopFuture<MultiplexedStreamConnection>,
-                          mayRetry: Bool) -> EventLoopFuture<DNSMessage> {
+                          mayRetry: Bool, counters: TransportCounters) -> EventLoopFuture<DNSMessage> {
         let (reservation, stale) = reserve(on: loop)
         stale.forEach { $0.close() }
         switch reservation {
@@ -69,21 +69,23 @@ final class MultiplexedConnectionPool: Sendable {
             return loop.makeFailedFuture(ExchangeError.tooManyInFlight(upstream: label,
                                                                       limit: maxInFlightPerConnection))
         case .existing(let id, let connection, let reused):
+            counters.streamConnectionHits.add(1, ordering: .relaxed)
             return exchange(query, on: connection, id: id, reused: reused, deadline: deadline, loop: loop, dial: dial,
-                            mayRetry: mayRetry)
+                            mayRetry: mayRetry, counters: counters)
         case .dial(let id, let promise):
+            counters.streamConnectionMisses.add(1, ordering: .relaxed)
             let dialled = dial()
             dialled.whenComplete { result in self.dialled(id, result) }
             dialled.cascade(to: promise)
             return exchange(query, on: promise.futureResult, id: id, reused: false, deadline: deadline, loop: loop,
-                            dial: dial, mayRetry: mayRetry)
+                            dial: dial, mayRetry: mayRetry, counters: counters)
         }
     }
 
     private func exchange(_ query: DNSMessage, on connection: EventLoopFuture<MultiplexedStreamConnection>, id: Int,
                           reused: Bool, deadline: NIODeadline, loop: any EventLoop,
                           dial: @escaping @Sendable () -> EventLoopFuture<MultiplexedStreamConnection>,
-                          mayRetry: Bool) -> EventLoopFuture<DNSMessage> {
+                          mayRetry: Bool, counters: TransportCounters) -> EventLoopFuture<DNSMessage> {
         connection.flatMap { $0.exchange(query, deadline: deadline) }
             .always { _ in self.release(id) }
             .flatMapError { error in
@@ -91,7 +93,8 @@ final class MultiplexedConnectionPool: Sendable {
                       NIODeadline.now() < deadline else {
                     return loop.makeFailedFuture(error)
                 }
-                return self.exchange(query, deadline: deadline, on: loop, dial: dial, mayRetry: false)
+                return self.exchange(query, deadline: deadline, on: loop, dial: dial, mayRetry: false,
+                                     counters: counters)
             }
     }
 

@@ -99,7 +99,7 @@ final class UDPLane {
     /// the query is larger than a slot.
     func send(_ waiting: Pending, now: NIODeadline) -> Bool {
         if outgoing.isFull { flush() }
-        guard let socket = socketForBatch(now: now), let id = socket.pending.unusedID(using: &random) else {
+        guard let (socket, opened) = socketForBatch(now: now), let id = socket.pending.unusedID(using: &random) else {
             return false
         }
         var bytes = waiting.query.bytes
@@ -110,6 +110,11 @@ final class UDPLane {
             guard socket.socket.send(bytes) else { return false }
         }
         target.counters.exchanges.add(1, ordering: .relaxed)
+        if opened {
+            target.counters.udpConnectionMisses.add(1, ordering: .relaxed)
+        } else {
+            target.counters.udpConnectionHits.add(1, ordering: .relaxed)
+        }
         socket.pending.insert(waiting, under: id)
         return true
     }
@@ -199,15 +204,16 @@ final class UDPLane {
         return waiting
     }
 
-    /// This batch's socket, or a slot drawn at random for a new batch (opening, or replacing one past `expire`).
-    private func socketForBatch(now: NIODeadline) -> Socket? {
-        if let batchSocket, batchSocket.pending.count < Self.maxInFlight { return batchSocket }
+    /// This batch's socket, or a slot drawn at random for a new batch (opening, or replacing one past `expire`);
+    /// `opened` when it had to be opened for this query (a connection-cache miss, in CoreDNS's words).
+    private func socketForBatch(now: NIODeadline) -> (Socket, opened: Bool)? {
+        if let batchSocket, batchSocket.pending.count < Self.maxInFlight { return (batchSocket, false) }
         flush()
         let index = Int.random(in: slots.indices, using: &random)
         if let socket = slots[index] {
             if now - socket.openedAt < target.expire && socket.pending.count < Self.maxInFlight {
                 batchSocket = socket
-                return socket
+                return (socket, false)
             }
             retire(socket)
         }
@@ -216,7 +222,7 @@ final class UDPLane {
         let socket = Socket(socket: opened, now: now)
         slots[index] = socket
         batchSocket = socket
-        return socket
+        return (socket, true)
     }
 
     /// Takes `socket` out of its slot: it takes no new queries and closes once drained.
