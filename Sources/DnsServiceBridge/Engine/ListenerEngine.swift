@@ -30,6 +30,8 @@ final class ListenerEngine: Sendable {
         let routeIndex: Int
         let client: QueryClient
         let received: NIODeadline
+        /// Identical misses wait for this query's reply (`MissCoalescer`).
+        var leads = false
 
         var query: DNSMessage { walk.query }
     }
@@ -39,6 +41,8 @@ final class ListenerEngine: Sendable {
         case answer(DNSMessage)
         /// To forward: start the walk, drive it, then `finish`.
         case forward(Forwarded)
+        /// The same question is on its way upstream for another client: the reply comes through the follower.
+        case follow(MissCoalescer.Follower)
     }
 
     let routes: [Route]
@@ -75,7 +79,14 @@ final class ListenerEngine: Sendable {
             let final = route.block.completed(query, reply: reply, passed: passed, outcome)
             return .answer(done(query, final, zone: route.zoneLabel, client: client, received: now))
         case .forward(let walk):
-            return .forward(Forwarded(walk: walk, routeIndex: routeIndex, client: client, received: now))
+            var forwarded = Forwarded(walk: walk, routeIndex: routeIndex, client: client, received: now)
+            if let cache = route.block.cache, let key = cache.coalescingKey(query) {
+                switch cache.coalescer.join(key, query: query, client: client, received: now) {
+                case .leader: forwarded.leads = true
+                case .follower(let follower): return .follow(follower)
+                }
+            }
+            return .forward(forwarded)
         }
     }
 
@@ -85,8 +96,24 @@ final class ListenerEngine: Sendable {
                                    failure: forwarded.walk.failure)
         let route = routes[forwarded.routeIndex]
         let final = route.block.completed(forwarded.query, reply: reply, passed: route.block.forwardedPassed, outcome)
+        if forwarded.leads { answerFollowers(of: forwarded, with: reply) }
         return done(forwarded.query, final, zone: route.zoneLabel, client: forwarded.client,
                     received: forwarded.received)
+    }
+
+    /// The queries that waited for `forwarded`'s reply: each gets it with its own ID and question, through its own
+    /// steps (log, cache) and metrics, as if it had been forwarded itself.
+    private func answerFollowers(of forwarded: Forwarded, with reply: DNSMessage) {
+        let route = routes[forwarded.routeIndex]
+        guard let cache = route.block.cache, let key = cache.coalescingKey(forwarded.query) else { return }
+        for waiter in cache.coalescer.release(key) {
+            let outcome = QueryOutcome(client: waiter.client, received: waiter.received,
+                                       failure: forwarded.walk.failure)
+            let final = route.block.completed(waiter.query, reply: reply.answering(waiter.query),
+                                              passed: route.block.forwardedPassed, outcome)
+            waiter.follower.answer(done(waiter.query, final, zone: route.zoneLabel, client: waiter.client,
+                                        received: waiter.received))
+        }
     }
 
     /// Ends a forwarded query that gets no reply: its worker stopped past the shutdown grace, or its client gave up
@@ -95,6 +122,8 @@ final class ListenerEngine: Sendable {
         var walk = forwarded.walk
         walk.abandon()
         inFlight.leave()
+        // Whoever waited for it gets SERVFAIL rather than waiting for ever.
+        if forwarded.leads { answerFollowers(of: forwarded, with: forwarded.query.errorReply(.servFail)) }
     }
 
     private func done(_ query: DNSMessage, _ reply: DNSMessage, zone: String, client: QueryClient,
@@ -121,6 +150,10 @@ extension ListenerEngine: QueryHandler {
                 forwarded.walk = walk
                 return finish(forwarded, reply: reply)
             }
+        case .follow(let follower):
+            let promise = context.eventLoop.makePromise(of: DNSMessage.self)
+            follower.whenAnswered { promise.succeed($0) }
+            return promise.futureResult
         }
     }
 }

@@ -14,11 +14,14 @@ final class ServerBlockEngine: Sendable {
     private let before: [any QueryStep]
     let forwarder: Forwarder?
     private let after: [any QueryStep]
+    /// The block's cache, whose misses in flight are shared (`MissCoalescer`).
+    let cache: CachePlugin?
 
     init(before: [any QueryStep], forwarder: Forwarder?, after: [any QueryStep]) {
         self.before = before
         self.forwarder = forwarder
         self.after = after
+        cache = before.lazy.compactMap { $0 as? CachePlugin }.first
     }
 
     /// Every step, to stop their background work.

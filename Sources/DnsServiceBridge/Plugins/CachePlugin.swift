@@ -14,6 +14,8 @@ struct CachePlugin: QueryStep {
     private let keepTTL: Bool
     private let staleMode: CacheConfiguration.ServeStale.RefreshMode?
     let store: CacheStore
+    /// Identical misses in flight share one upstream query.
+    let coalescer = MissCoalescer()
     /// For prefetch and serve_stale; nil without a forwarder in the block (nothing to ask again).
     private let refresher: CacheRefresher?
     /// The `server` and `zones` labels of the cache's metrics.
@@ -76,6 +78,11 @@ struct CachePlugin: QueryStep {
         }
         guard let entry = store(reply, to: query, key: key) else { return reply }
         return CacheEntry.firstReply(reply, entry: entry)
+    }
+
+    /// What identical misses share, for a query the cache would keep the answer of; nil for others.
+    func coalescingKey(_ query: DNSMessage) -> CacheKey? {
+        cacheable(query).map { CacheKey(query, question: $0) }
     }
 
     /// The question of a standard query under one of the cache's zones; nil for anything the cache leaves alone.

@@ -152,6 +152,8 @@ final class Worker {
         case .forward(var forwarded):
             let first = forwarded.walk.start(now: now)
             drive(forwarded, first, replyTo: client)
+        case .follow(let follower):
+            follower.whenAnswered(delivery(for: query, to: client))
         }
     }
 

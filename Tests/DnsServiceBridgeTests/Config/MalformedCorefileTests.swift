@@ -11,7 +11,7 @@ struct MalformedCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, log, prometheus, proxy, ready, reload, "
+private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reload, "
     + "timeouts, tls, whoami"
 private let forwardOptions = "except, expire, failfast_all_unhealthy_upstreams, force_tcp, health_check, max_concurrent, "
     + "max_fails, max_idle_conns, multiplex_udp, next, policy, prefer_udp, tls, tls_servername, weights"

@@ -125,19 +125,23 @@ private func connections(_ count: Int) -> [FakeConnection] {
         return loop.makeSucceededFuture(conn)
     }
     let query = DNSMessage.query(name: try DNSName("example.org."), type: .a, id: 7)
+    let counters = TransportCounters()
     for _ in 0..<5 {
-        let reply = try await pool.exchange(query, deadline: .now() + .seconds(1), on: loop, dial: dial).get()
+        let reply = try await pool.exchange(query, deadline: .now() + .seconds(1), on: loop, counters: counters, dial: dial).get()
         #expect(reply.rcode == .servFail)
     }
     #expect(dialed.withLock { $0.count } == 1, "sequential exchanges share one connection")
     #expect(dialed.withLock { $0[0].exchanges } == 5)
+    // CoreDNS's connection cache: the first exchange dialled, the other four found the connection.
+    #expect(counters.streamConnectionMisses.load(ordering: .relaxed) == 1)
+    #expect(counters.streamConnectionHits.load(ordering: .relaxed) == 4)
 
     dialed.withLock { $0[0] }.failNextExchange()
     await #expect(throws: ExchangeError.self) {
-        try await pool.exchange(query, deadline: .now() + .seconds(1), on: loop, dial: dial).get()
+        try await pool.exchange(query, deadline: .now() + .seconds(1), on: loop, counters: counters, dial: dial).get()
     }
     #expect(dialed.withLock { $0[0].closes } == 1, "a connection that failed is closed, never pooled again")
     #expect(pool.count == 0)
-    _ = try await pool.exchange(query, deadline: .now() + .seconds(1), on: loop, dial: dial).get()
+    _ = try await pool.exchange(query, deadline: .now() + .seconds(1), on: loop, counters: counters, dial: dial).get()
     #expect(dialed.withLock { $0.count } == 2)
 }

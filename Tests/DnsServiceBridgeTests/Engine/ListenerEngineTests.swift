@@ -2,6 +2,7 @@ import Logging
 import MetricsTestKit
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 @testable import DnsServiceBridge
 
@@ -95,6 +96,58 @@ import Testing
         #expect(again.header.answerCount == 1 && again.rcode == .noError)
     }
 
+    @Test func identicalMissesInFlightWaitForTheFirstAndGetItsReplyWithTheirOwnIDs() throws {
+        let cache = CachePlugin(CacheConfiguration(ttl: 30, zones: ["."]))
+        let block = ServerBlockEngine(before: [cache], forwarder: try forwarder(".", upstream: "u"), after: [])
+        let listener = try engine([(".", block)])
+        var leader = try #require(forwarded(listener.decide(try query("www.example.org."), from: client)))
+        // The same question in another case, from four more clients, while the first is out.
+        var followers: [(DNSMessage, MissCoalescer.Follower)] = []
+        for id in 1...4 {
+            let bytes = try query("WWW.Example.ORG.").withID(UInt16(id))
+            guard case .follow(let follower) = listener.decide(bytes, from: client) else {
+                Issue.record("query \(id) was not coalesced")
+                return
+            }
+            followers.append((bytes, follower))
+        }
+        // Another type is another question: it goes out on its own.
+        #expect(forwarded(listener.decide(try query("www.example.org.", .aaaa), from: client)) != nil)
+        #expect(listener.inFlight.current == 6)
+
+        _ = leader.walk.start()
+        let upstreamReply = try PluginTestSupport.reply(to: leader.query, answers: [
+            .address(try DNSName("www.example.org."), bytes: [192, 0, 2, 1], ttl: 300)!])
+        guard case .answer(let reply) = leader.walk.replied(upstreamReply) else { Issue.record("no answer"); return }
+        _ = listener.finish(leader, reply: reply)
+        for (query, follower) in followers {
+            let box = ReplyBox()
+            follower.whenAnswered { box.set($0) }
+            let got = try #require(box.reply)
+            #expect(got.header.id == query.header.id)
+            #expect(got.bytes[12..<got.questionEnd] == query.bytes[12..<query.questionEnd], "the client's own case")
+            #expect(got.header.answerCount == 1)
+        }
+        #expect(listener.inFlight.current == 1, "only the AAAA query is still out")
+        #expect(cache.coalescer.leaders == 1)
+    }
+
+    @Test func followersOfAnAbandonedQueryGetServfail() throws {
+        let cache = CachePlugin(CacheConfiguration(ttl: 30, zones: ["."]))
+        let block = ServerBlockEngine(before: [cache], forwarder: try forwarder(".", upstream: "u"), after: [])
+        let listener = try engine([(".", block)])
+        let leader = try #require(forwarded(listener.decide(try query("gone.example.org."), from: client)))
+        guard case .follow(let follower) = listener.decide(try query("gone.example.org."), from: client) else {
+            Issue.record("not coalesced")
+            return
+        }
+        listener.abandon(leader)
+        let box = ReplyBox()
+        follower.whenAnswered { box.set($0) }
+        #expect(box.reply?.rcode == .servFail)
+        #expect(listener.inFlight.current == 0)
+    }
+
     @Test func onceDrainingEveryQueryIsRefusedAndNotCounted() throws {
         let inFlight = InFlightQueries()
         let listener = try engine([(".", ServerBlockEngine(before: [], forwarder: try forwarder(".", upstream: "u"),
@@ -103,4 +156,11 @@ import Testing
         #expect(try #require(answer(listener.decide(try query("a.example.org."), from: client))).rcode == .refused)
         #expect(inFlight.current == 0)
     }
+}
+
+/// A reply handed over from a callback.
+final class ReplyBox: Sendable {
+    private let stored = Mutex<DNSMessage?>(nil)
+    var reply: DNSMessage? { stored.withLock { $0 } }
+    func set(_ reply: DNSMessage) { stored.withLock { $0 = reply } }
 }

@@ -94,7 +94,7 @@ import Testing
         let dial = dialler(to: upstream, on: group.any(), maxInFlight: 64, dials: dials)
 
         let queries = try (0..<50).map(query)
-        let futures = queries.map { pool.exchange($0, deadline: .now() + .seconds(10), on: group.any(), dial: dial) }
+        let futures = queries.map { pool.exchange($0, deadline: .now() + .seconds(10), on: group.any(), counters: TransportCounters(), dial: dial) }
         let replies = try await EventLoopFuture.whenAllSucceed(futures, on: group.any()).get()
 
         for (query, reply) in zip(queries, replies) {
@@ -116,9 +116,9 @@ import Testing
         let dials = Counter()
         let dial = dialler(to: upstream, on: group.any(), maxInFlight: 4, dials: dials)
 
-        let pending = try (0..<8).map { pool.exchange(try query($0), deadline: .now() + .seconds(30), on: group.any(),
+        let pending = try (0..<8).map { pool.exchange(try query($0), deadline: .now() + .seconds(30), on: group.any(), counters: TransportCounters(),
                                                       dial: dial) }
-        let refused = pool.exchange(try query(8), deadline: .now() + .seconds(30), on: group.any(), dial: dial)
+        let refused = pool.exchange(try query(8), deadline: .now() + .seconds(30), on: group.any(), counters: TransportCounters(), dial: dial)
         await #expect(throws: ExchangeError.tooManyInFlight(upstream: "test", limit: 4)) { try await refused.get() }
         #expect(dials.value == 2)
         #expect(pool.inFlight == 8)
@@ -129,7 +129,7 @@ import Testing
             await #expect(throws: ExchangeError.self) { try await future.get() }
         }
         await #expect(throws: ExchangeError.shutDown) {
-            try await pool.exchange(try query(9), deadline: .now() + .seconds(1), on: group.any(), dial: dial).get()
+            try await pool.exchange(try query(9), deadline: .now() + .seconds(1), on: group.any(), counters: TransportCounters(), dial: dial).get()
         }
         try await upstream.stop()
         try await group.shutdownGracefully()
@@ -141,7 +141,7 @@ import Testing
         let pool = makePool(maxInFlight: 16, maxConnections: 1)
         let dial = dialler(to: upstream, on: group.any(), maxInFlight: 16, dials: Counter())
 
-        let pending = try (0..<5).map { pool.exchange(try query($0), deadline: .now() + .seconds(30), on: group.any(),
+        let pending = try (0..<5).map { pool.exchange(try query($0), deadline: .now() + .seconds(30), on: group.any(), counters: TransportCounters(),
                                                       dial: dial) }
         // Wait (bounded) until the upstream has the connection, then take the upstream away.
         for _ in 0..<200 where upstream.connections == 0 { try await Task.sleep(for: .milliseconds(10)) }
