@@ -55,12 +55,18 @@ final class LoopPlugin: QueryStep, Sendable {
             defer { state.withLock { $0.off = true } }
             guard let client = try? SingleExchange(server: address, tls: .init(), logger: logger) else { return }
             let query = DNSMessage.query(name: probeName, type: .hinfo, id: UInt16.random(in: .min ... .max))
+            var answered = false
             while ContinuousClock.now < deadline, !Task.isCancelled {
-                if (try? await client.exchange(query, over: .udp, timeout: .seconds(2))) != nil { break }
+                if (try? await client.exchange(query, over: .udp, timeout: .seconds(2))) != nil {
+                    answered = true
+                    break
+                }
                 state.withLock { $0.seen = 0 }
                 try? await Task.sleep(for: .seconds(1))
             }
             await client.close()
+            logger.debug("loop detection over", metadata: ["zone": "\(zone)", "probe": "HINFO \(probeName)",
+                                                           "answered": "\(answered)"])
         }
         state.withLock { $0.probe = task }
     }
