@@ -16,6 +16,8 @@ Scenarios (the Corefile of ours is also CoreDNS's, on other ports):
     UDP in -> UDP out               `forward . KNOT`                                     vs dnsdist
     production block                `errors`, `prometheus 127.0.0.1:PORT`, `forward . KNOT` vs dnsdist (bare)
     cache hits                      `cache 30`, `forward . KNOT`, warmed (8 names)       vs dnsdist + packet cache
+    cache hits, every option        `cache 30 { success, denial, prefetch, serve_stale, servfail }` vs `cache 30`
+    coalescing                      100 sockets ask one new name at once, 50 times: upstream queries vs client ones
     TCP in -> UDP out               `forward . KNOT { prefer_udp }`, dnsperf -m tcp      vs dnsdist
     DoT in -> UDP out               the same in a tls:// block, dnsperf -m dot          vs dnsdist's TLS frontend
     gRPC in -> UDP out              grpc:// block, h2load                               vs grpc-ceiling
@@ -323,6 +325,25 @@ def cache_corefile(port: int, upstream: str) -> str:
     return f"dns://.:{port} {{\n    bind 127.0.0.1\n    cache 30\n    forward . {upstream}\n}}\n"
 
 
+# Every option of CoreDNS's cache on: its hits must cost no more than 10% over `cache 30`'s (issue 18).
+CACHE_OPTIONS = """cache 30 {
+        success 9984 30 5
+        denial 9984 5 5
+        prefetch 10 1m 10%
+        serve_stale 1h immediate
+        servfail 5s
+    }"""
+
+
+def cache_options_corefile(port: int, upstream: str) -> str:
+    return f"dns://.:{port} {{\n    bind 127.0.0.1\n    {CACHE_OPTIONS}\n    forward . {upstream}\n}}\n"
+
+
+def cache_metrics_corefile(port: int, metrics_port: int, upstream: str) -> str:
+    return (f"dns://.:{port} {{\n    bind 127.0.0.1\n    cache 30\n    forward . {upstream}\n"
+            f"    prometheus 127.0.0.1:{metrics_port}\n}}\n")
+
+
 def forward_corefile(port: int, upstreams: list[str]) -> str:
     return f"dns://.:{port} {{\n    bind 127.0.0.1\n    forward . {' '.join(upstreams)}\n}}\n"
 
@@ -366,6 +387,7 @@ class Bench:
         self.coredns = coredns
         self.rows: list[Row] = []
         self.memory: dict[str, int] = {}
+        self.facts: list[str] = []
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -539,6 +561,63 @@ class Bench:
             self.add(row, extra)
             self.memory["peak RSS after cache hits"] = rss_kib(ours.pid)[1]
 
+    def cache_options(self) -> None:
+        """The same warmed hits with every cache option on, against plain `cache 30` in the same runs."""
+        with Servers() as servers:
+            plain_port, options_port = support.free_port(), support.free_port()
+            plain = servers.add(self.dnsgrpcd("dnsgrpcd-cache30", cache_corefile(plain_port, self.upstream),
+                                              [plain_port]))
+            options = servers.add(self.dnsgrpcd("dnsgrpcd-cache-options",
+                                                cache_options_corefile(options_port, self.upstream), [options_port]))
+            for warm_port in (plain_port, options_port):
+                dnsperf(warm_port, "udp", 1)
+            row = Row("cache hits, every cache option", peer_name="dnsgrpcd, cache 30",
+                      note="success, denial, prefetch, serve_stale, servfail")
+            for _ in self.runs():
+                row.ours.append(self.dnsperf(options, options_port))
+                row.peer.append(self.dnsperf(plain, plain_port))
+            self.add(row)
+
+    def coalescing(self, rounds: int = 50, clients: int = 100) -> None:
+        """`clients` sockets ask one new name at the same moment, `rounds` times: how many queries reach the
+        upstream (identical misses in flight share one; later ones are cache hits)."""
+        import dns.message
+        import selectors
+        import socket
+        with Servers() as servers:
+            port, metrics_port = support.free_port(), support.free_port()
+            servers.add(self.dnsgrpcd("dnsgrpcd-coalescing", cache_metrics_corefile(port, metrics_port,
+                                                                                   self.upstream), [port]))
+            socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(clients)]
+            selector = selectors.DefaultSelector()
+            for sock in socks:
+                sock.setblocking(False)
+                selector.register(sock, selectors.EVENT_READ)
+            answered = 0
+            try:
+                for round_ in range(rounds):
+                    wire = bytearray(dns.message.make_query(f"same-{round_}.example.org.", "A").to_wire())
+                    for index, sock in enumerate(socks):
+                        wire[0:2] = index.to_bytes(2, "big")
+                        sock.sendto(bytes(wire), ("127.0.0.1", port))
+                    waiting, deadline = clients, time.monotonic() + 5
+                    while waiting and time.monotonic() < deadline:
+                        for key, _ in selector.select(timeout=0.5):
+                            key.fileobj.recv(4096)
+                            waiting -= 1
+                            answered += 1
+            finally:
+                for sock in socks:
+                    sock.close()
+            m = support.scrape(f"127.0.0.1:{metrics_port}")
+            asked = int(m.value("coredns_dns_requests_total"))
+            upstream = int(m.value("coredns_forward_requests_total"))
+            misses = int(m.value("coredns_cache_misses_total"))
+            self.facts.append(
+                f"coalescing: {asked} client queries ({rounds} names, {clients} clients at once each), {answered} "
+                f"answered; {upstream} upstream queries; {misses - upstream} misses waited for another's reply, "
+                f"{asked - misses} were cache hits")
+
     def udp_to_grpc(self) -> None:
         """The measured dnsgrpcd (core 0) forwards over gRPC to a second dnsgrpcd, pinned with the load on core 1."""
         with Servers() as servers:
@@ -610,12 +689,14 @@ def main() -> int:
             bench.scenario(["UDP in -> UDP out", "UDP in -> UDP out, production block", "TCP in -> UDP out",
                             "DoT in -> UDP out", "gRPC in -> UDP out (h2load)"], bench.main_listeners)
             bench.scenario(["cache hits (UDP)"], bench.cache_hits)
+            bench.scenario(["cache hits, every cache option"], bench.cache_options)
+            bench.scenario([], bench.coalescing)
             bench.scenario(["UDP in -> gRPC out (2nd dnsgrpcd)"], bench.udp_to_grpc)
             bench.scenario(["one upstream (ours) vs three (peer column)"], bench.one_vs_three)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print_table(bench.rows, bench.memory, args, coredns_status)
+    print_table(bench.rows, bench.memory, bench.facts, args, coredns_status)
     return 0
 
 
@@ -644,7 +725,7 @@ def start_knot(work: Path, ports: list[int]):
     return Knot()
 
 
-def print_table(rows: list[Row], memory: dict[str, int], args, coredns_status: str) -> None:
+def print_table(rows: list[Row], memory: dict[str, int], facts: list[str], args, coredns_status: str) -> None:
     print(f"\ndnsgrpcd benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
           f"median of {args.runs} runs x {args.duration:g}s; server on core {SERVER_CORE}, load on core {LOAD_CORE}")
     print(f"µs/q: the server's CPU (utime+stime of its threads) per answered query; qps x and cpu x: ours / peer; "
@@ -672,6 +753,8 @@ def print_table(rows: list[Row], memory: dict[str, int], args, coredns_status: s
     print()
     for name, kib in memory.items():
         print(f"{name:58} {kib / 1024:8.1f} MiB")
+    for fact in facts:
+        print(fact)
 
 
 if __name__ == "__main__":
