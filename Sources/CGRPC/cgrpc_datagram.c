@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -101,6 +102,27 @@ int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t 
 }
 
 int cgrpc_dgram_close(int fd) { return close(fd) == 0 ? 0 : -errno; }
+
+int cgrpc_stream_listen(const char *host, int port, int backlog) {
+  cgrpc_dgram_peer address;
+  int error = parse_address(host, port, &address);
+  if (error != 0) return error;
+  int fd = socket(address.address.any.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      bind(fd, (struct sockaddr *)&address.address, address.length) != 0 || listen(fd, backlog) != 0) {
+    error = -errno;
+    close(fd);
+    return error;
+  }
+  return fd;
+}
+
+int cgrpc_fd_duplicate(int fd) {
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return copy < 0 ? -errno : copy;
+}
 
 cgrpc_dgram_batch *cgrpc_dgram_batch_create(int count, int slot_size) {
   if (count <= 0 || slot_size <= 0) return NULL;

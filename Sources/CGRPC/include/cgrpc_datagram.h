@@ -1,7 +1,8 @@
 #ifndef CGRPC_DATAGRAM_H
 #define CGRPC_DATAGRAM_H
 // Batched UDP for the datagram relay: recvmmsg/sendmmsg over buffers this file owns, so the Swift side passes
-// bytes and numbers only. Every function returns -errno on failure. A batch is used by one thread at a time.
+// bytes and numbers only; and the listening sockets a reload hands on (a duplicate descriptor per owner). Every
+// function returns -errno on failure. A batch is used by one thread at a time.
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,12 @@ int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out);
 /// family.
 int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t host_size, int *port);
 int cgrpc_dgram_close(int fd);
+
+/// A non-blocking TCP socket bound to host:port (numeric host; port 0 for any) with SO_REUSEADDR and listening with
+/// `backlog`, for a listener that a reload hands on (NIO adopts a duplicate of it). Returns the descriptor or -errno.
+int cgrpc_stream_listen(const char *host, int port, int backlog);
+/// A duplicate of `fd` (close-on-exec), to hand the same socket to a second owner. Returns it or -errno.
+int cgrpc_fd_duplicate(int fd);
 
 typedef struct cgrpc_dgram_batch cgrpc_dgram_batch;
 

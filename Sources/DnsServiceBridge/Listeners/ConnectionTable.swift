@@ -111,6 +111,12 @@ final class ConnectionTable: Sendable {
         return slot
     }
 
+    /// Closes every connection (a configuration that was replaced, past its grace period).
+    func closeAll() {
+        let channels = state.withLock { $0.slots.values.map(\.channel) }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
     /// The connection closed.
     func remove(_ slot: Slot) {
         state.withLock { Self.remove(slot, from: &$0) }

@@ -43,63 +43,125 @@ public final class DNSListener: Sendable {
         public init() {}
     }
 
-    /// The TCP/DoT accepting socket, when there is one.
-    private let acceptingChannels: [any Channel]
+    /// The sockets of a listener that a reload hands to the next configuration: duplicates of its UDP sockets and
+    /// of its TCP/DoT listening socket, so that nothing queued on them is lost and no port is bound twice.
+    struct HandOver: Sendable {
+        let datagramSockets: [DatagramSocket]
+        let streamSocket: ListeningSocket?
+    }
+
+    /// What accepts TCP/DoT connections: NIO's channel on a duplicate of `socket`, and what it needs to be made again
+    /// (a reload that fails after taking the socket over gives it back).
+    private struct Stream: Sendable {
+        let socket: ListeningSocket
+        let settings: Settings
+        let engine: ListenerEngine
+        let group: MultiThreadedEventLoopGroup
+        /// The connections accepted, whichever channel accepted them.
+        let table: ConnectionTable
+
+        init(socket: ListeningSocket, settings: Settings, engine: ListenerEngine, group: MultiThreadedEventLoopGroup) {
+            self.socket = socket
+            self.settings = settings
+            self.engine = engine
+            self.group = group
+            table = ConnectionTable(maxConnections: settings.maxConnections,
+                                    maxPerClient: settings.maxConnectionsPerClient, idleTimeout: settings.idleTimeout,
+                                    counters: .shared)
+        }
+    }
+
+    private let stream: Stream?
+    /// The accepting channel while this listener accepts.
+    private let acceptor: Mutex<(any Channel)?>
     /// The relay threads serving UDP.
     private let relay: WorkerThreads?
     /// The bound addresses (with the actual ports when port 0 was asked for): UDP first, then the stream socket.
     public let boundAddresses: [SocketAddress]
 
-    private init(acceptingChannels: [any Channel], relay: WorkerThreads?) {
-        self.acceptingChannels = acceptingChannels
+    private init(stream: Stream?, acceptor: (any Channel)?, relay: WorkerThreads?) {
+        self.stream = stream
+        self.acceptor = Mutex(acceptor)
         self.relay = relay
-        boundAddresses = (relay?.boundAddresses ?? []) + acceptingChannels.compactMap(\.localAddress)
+        boundAddresses = (relay?.boundAddresses ?? []) + [acceptor?.localAddress].compactMap { $0 }
     }
 
-    /// Binds and starts serving `engine`'s blocks. With port 0, TCP takes the port UDP got.
+    /// Binds (or takes over `inherited`'s sockets) and starts serving `engine`'s blocks. With port 0, TCP takes
+    /// the port UDP got.
     static func bind(host: String, port: Int, settings: Settings, engine: ListenerEngine,
-                     group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> DNSListener {
+                     group: MultiThreadedEventLoopGroup, logger: Logger, inheriting inherited: HandOver? = nil)
+        async throws -> DNSListener {
         var stream: (any Channel)?
+        var streamSocket = inherited?.streamSocket
+        var streamSetup: Stream?
         var relay: WorkerThreads?
         let servesStream = settings.tcp || settings.tls != nil
         do {
             var port = port
-            // A fixed port takes the stream socket first: on a reload the running instance still holds it, and
-            // failing there leaves no UDP socket of ours bound beside the running one's, taking (and then dropping
-            // when closed) datagrams the kernel would have given to it.
-            if servesStream && port != 0 {
-                stream = try await bindStream(host: host, port: port, settings: settings, handler: engine,
-                                              group: group)
+            // A fixed port takes the stream socket first: on a reload that could not hand it on, the running
+            // instance still holds it, and failing there leaves no UDP socket of ours bound beside the running
+            // one's, taking (and then dropping when closed) datagrams the kernel would have given to it.
+            if servesStream && port != 0 && streamSocket == nil {
+                streamSocket = try ListeningSocket.listen(host: host, port: port)
             }
             if settings.udp && settings.tls == nil {
-                let started = try WorkerThreads.relay(WorkerPlan(engine: engine, group: group), host: host,
-                                                      port: port, logger: logger)
+                let plan = WorkerPlan(engine: engine, group: group)
+                let started = if let sockets = inherited?.datagramSockets, !sockets.isEmpty {
+                    WorkerThreads.relay(plan, sockets: sockets, logger: logger)
+                } else {
+                    try WorkerThreads.relay(plan, host: host, port: port, logger: logger)
+                }
                 relay = started
                 if port == 0 { port = started.boundAddresses.first?.port ?? 0 }
                 logger.info("UDP is served by the datagram relay",
-                            metadata: ["listener": "\(host):\(port)", "threads": "\(started.boundAddresses.count)"])
+                            metadata: ["listener": "\(host):\(port)", "threads": "\(started.boundAddresses.count)",
+                                       "handed-on": "\(inherited?.datagramSockets.isEmpty == false)"])
             }
-            if servesStream && stream == nil {
-                stream = try await bindStream(host: host, port: port, settings: settings, handler: engine,
-                                              group: group)
+            if servesStream {
+                if streamSocket == nil { streamSocket = try ListeningSocket.listen(host: host, port: port) }
+                streamSetup = Stream(socket: streamSocket!, settings: settings, engine: engine, group: group)
+                stream = try await accept(streamSetup!)
             }
         } catch {
             await relay?.close()
             if let stream { try? await stream.close() }
+            streamSocket?.close()
             throw error
         }
-        return DNSListener(acceptingChannels: stream.map { [$0] } ?? [], relay: relay)
+        return DNSListener(stream: streamSetup, acceptor: stream, relay: relay)
     }
 
-    private static func bindStream(host: String, port: Int, settings: Settings, handler: any QueryHandler,
-                                   group: MultiThreadedEventLoopGroup) async throws -> any Channel {
-        let table = ConnectionTable(maxConnections: settings.maxConnections,
-                                    maxPerClient: settings.maxConnectionsPerClient, idleTimeout: settings.idleTimeout,
-                                    counters: .shared)
+    /// Duplicates of every socket, for the next configuration (`bind(..., inheriting:)`). This listener pauses
+    /// accepting at once (two NIO channels must not accept from one socket, and closing the channel would drop the
+    /// connections it is accepting: connections wait in the socket's queue for the next configuration) and keeps
+    /// reading UDP until `stopListening()`, or accepts again on `resumeAccepting()`.
+    func handOver() async -> HandOver {
+        await setAccepting(false)
+        return HandOver(datagramSockets: relay?.duplicateSockets() ?? [], streamSocket: stream?.socket.duplicate())
+    }
+
+    /// The next configuration did not start after all: this listener accepts again on its socket.
+    func resumeAccepting() async {
+        await setAccepting(true)
+    }
+
+    private func setAccepting(_ accepting: Bool) async {
+        guard let channel = acceptor.withLock({ $0 }) else { return }
+        try? await channel.setOption(.autoRead, value: accepting).get()
+    }
+
+    /// After a hand-over: stops reading queries (the next configuration reads the same sockets now, and accepts on
+    /// the same listening socket); the queries in flight are still answered, on the same sockets.
+    func stopListening() async {
+        await relay?.stopListening()
+    }
+
+    /// An accepting channel on a duplicate of the stream's listening socket.
+    private static func accept(_ stream: Stream) async throws -> any Channel {
+        let (socket, settings, handler, group, table) = (stream.socket, stream.settings, stream.engine, stream.group,
+                                                         stream.table)
         let transport: ClientTransport = settings.tls == nil ? .tcp : .tls
         return try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // A fixed send buffer instead of the kernel's autotuned one (up to 4 MiB): a client that leaves its replies
             // unread is paused after about 128 KiB, not after thousands of answers the upstream was asked for.
@@ -123,18 +185,24 @@ public final class DNSListener: Sendable {
                                                            frameDeadline: frameDeadline, slot: slot))
                 }
             }
-            .bind(host: host, port: port)
+            .withBoundSocket(try socket.descriptorForNIO())
             .get()
     }
 
     /// Stops accepting TCP/DoT connections; UDP sockets and accepted connections keep serving (shutdown).
     public func stopAccepting() async {
-        for channel in acceptingChannels { try? await channel.close() }
+        if let channel = acceptor.withLock({ $0.take() }) { try? await channel.close() }
     }
 
-    /// Stops listening; connections already accepted finish their queries.
+    /// TCP/DoT connections open now.
+    var openConnections: Int { stream?.table.count ?? 0 }
+
+    /// Stops listening and closes the connections still open (their queries were answered or the grace period is
+    /// over). Sockets handed on stay open for their new owner.
     public func close() async {
         await relay?.close()
-        for channel in acceptingChannels { try? await channel.close() }
+        await stopAccepting()
+        stream?.table.closeAll()
+        stream?.socket.close()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOPosix
 import Synchronization
 
@@ -8,11 +9,13 @@ import Synchronization
 /// whenever `reload(trigger:)` is called (SIGHUP).
 ///
 /// A Corefile that does not parse or does not start is logged (with its file:line) and the running instance
-/// keeps serving. Hand-over: the new instance is started next to the old one first (UDP and gRPC share ports
-/// through SO_REUSEPORT, so a configuration on the same gRPC/UDP ports or on new ports swaps with no gap); when
-/// that fails only because an address is still held (DNS over TCP on the same port), the old instance is stopped
-/// and the new one started, which leaves a gap of a few milliseconds with no TCP listener; if the new one still
-/// fails, the old configuration is started again.
+/// keeps serving. Hand-over: the new instance takes the old one's `dns://` and `tls://` sockets on the same
+/// addresses (UDP sockets with the datagrams queued on them, TCP listening sockets with their accept queues) and
+/// binds the rest, gRPC beside the old one's through SO_REUSEPORT; only once it serves does the old one stop reading
+/// and accepting, answer what it read (for up to `handOverGrace`) and close. When the new one cannot start only
+/// because an address is still held (a port that changed hands between schemes), the old instance is stopped and
+/// the new one started, which leaves a gap of a few milliseconds; if the new one still fails, the old
+/// configuration is started again.
 public actor ConfigurationReloader {
     /// Where the configuration comes from.
     public struct Source: Sendable {
@@ -55,7 +58,7 @@ public actor ConfigurationReloader {
     /// and ends.
     public init(instance: ServerInstance, configuration: Configuration, source: Source,
                 group: MultiThreadedEventLoopGroup, logger: Logger, overrides: EngineOverrides = EngineOverrides(),
-                state: ServiceState? = nil, handOverGrace: Duration = .seconds(1), notifier: SystemdNotifier? = nil) {
+                state: ServiceState? = nil, handOverGrace: Duration = .seconds(5), notifier: SystemdNotifier? = nil) {
         current = Mutex(instance)
         self.state = state
         self.notifier = notifier
@@ -95,8 +98,9 @@ public actor ConfigurationReloader {
         }
         do throws(StartupError) {
             let started = try await ServerInstance.start(next, group: group, logger: logger, overrides: overrides,
-                                                          state: state)
-            await old.stop(gracePeriod: handOverGrace)
+                                                          state: state, predecessor: old)
+            await old.stopListening()
+            await old.retire(gracePeriod: handOverGrace)
             return replaced(by: started, configuration: next)
         } catch where error.isListenFailure {
             logger.debug("address still held by the running configuration; stopping it first",
@@ -156,6 +160,7 @@ public actor ConfigurationReloader {
         instance = started
         configuration = next
         completedReloads += 1
+        Counter(label: "dnsgrpcd_reloads_total", dimensions: [("result", "success")]).increment()
         for address in started.listening { logger.info("listening on \(address)") }
         logger.notice("configuration reloaded",
                       metadata: fingerprint.map { ["sha512": "\($0)"] } ?? [:])
@@ -165,6 +170,8 @@ public actor ConfigurationReloader {
 
     private func failed(_ message: String) -> Bool {
         failedReloads += 1
+        Counter(label: "coredns_reload_failed_total").increment()
+        Counter(label: "dnsgrpcd_reloads_total", dimensions: [("result", "failure")]).increment()
         logger.error("reload failed, still serving the previous configuration: \(message)")
         return false
     }

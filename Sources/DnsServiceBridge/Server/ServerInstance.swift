@@ -5,7 +5,8 @@ import NIOPosix
 /// Everything one Configuration runs: the forwarders of its server blocks and the listeners in front of them.
 /// A reload starts a new instance and stops the old one.
 public final class ServerInstance: Sendable {
-    private let dnsListeners: [DNSListener]
+    /// The `dns://` and `tls://` listeners, by their socket: what a reload can hand on.
+    private let dnsListeners: [ListenerKey: DNSListener]
     private let grpcListeners: [GRPCListener]
     private let forwarders: [Forwarder]
     /// The workers that make the UDP exchanges event loops ask for (see `ExchangeWorkers`).
@@ -19,7 +20,7 @@ public final class ServerInstance: Sendable {
     public let listening: [String]
 
     /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
-    private init(dnsListeners: [DNSListener], grpcListeners: [GRPCListener], grpcServers: [String],
+    private init(dnsListeners: [ListenerKey: DNSListener], grpcListeners: [GRPCListener], grpcServers: [String],
                  forwarders: [Forwarder], exchangeWorkers: ExchangeWorkers, inFlight: InFlightQueries, logger: Logger,
                  plugins: [any QueryStep], listening: [String]) {
         self.dnsListeners = dnsListeners
@@ -51,14 +52,16 @@ public final class ServerInstance: Sendable {
     public var queriesInFlight: Int { inFlight.current }
 
     /// Builds every block's chain and binds every listener; on any failure, what was started is stopped.
-    /// `state` tells the gRPC health service whether to say SERVING.
+    /// `state` tells the gRPC health service whether to say SERVING. With `predecessor` (a reload), its `dns://` and
+    /// `tls://` sockets on the same addresses are taken over rather than bound again (`DNSListener.HandOver`); it
+    /// keeps reading them until `stopListening()`.
     public static func start(_ configuration: Configuration, group: MultiThreadedEventLoopGroup,
                              logger: Logger, overrides: EngineOverrides = EngineOverrides(),
-                             state: ServiceState? = nil) async throws(StartupError)
-        -> ServerInstance {
+                             state: ServiceState? = nil, predecessor: ServerInstance? = nil)
+        async throws(StartupError) -> ServerInstance {
         let inFlight = InFlightQueries()
         let plan = try await InstancePlan.build(configuration, group: group, logger: logger, overrides: overrides)
-        var dnsListeners: [DNSListener] = []
+        var dnsListeners: [ListenerKey: DNSListener] = [:]
         var grpcListeners: [GRPCListener] = []
         var grpcServers: [String] = []
         var listening: [String] = []
@@ -75,11 +78,12 @@ public final class ServerInstance: Sendable {
                     let listener: DNSListener
                     do {
                         listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
-                                                              engine: router, group: group, logger: logger)
+                                                              engine: router, group: group, logger: logger,
+                                                              inheriting: await predecessor?.handOver(key))
                     } catch {
                         throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
                     }
-                    dnsListeners.append(listener)
+                    dnsListeners[key] = listener
                 case .grpc:
                     let listener: GRPCListener
                     do {
@@ -100,9 +104,10 @@ public final class ServerInstance: Sendable {
                 listening.append(key.description + (planned.tls != nil && key.scheme == .grpc ? " (TLS)" : ""))
             }
         } catch {
-            for listener in dnsListeners { await listener.close() }
+            for listener in dnsListeners.values { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
             await plan.discard()
+            await predecessor?.resumeAccepting()
             throw error
         }
         // The listeners take queries now: a loop probe can come back.
@@ -134,6 +139,22 @@ public final class ServerInstance: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// Duplicates of the sockets of the listener on `key`, for the next configuration; nil when there is none.
+    private func handOver(_ key: ListenerKey) async -> DNSListener.HandOver? {
+        await dnsListeners[key]?.handOver()
+    }
+
+    /// A reload that took sockets over did not start: the listeners accept again.
+    private func resumeAccepting() async {
+        for listener in dnsListeners.values { await listener.resumeAccepting() }
+    }
+
+    /// After a reload took its sockets over: stops reading queries and accepting connections on every `dns://` and
+    /// `tls://` listener (the next configuration reads the same sockets now); what was read is still answered.
+    public func stopListening() async {
+        for listener in dnsListeners.values { await listener.stopListening() }
+    }
+
     /// Stops taking queries (TCP/DoT stop accepting, gRPC stops taking calls, UDP queries get REFUSED),
     /// answers what is in flight for up to `gracePeriod`, then closes listeners and upstreams.
     public func stop(gracePeriod: Duration) async {
@@ -143,7 +164,7 @@ public final class ServerInstance: Sendable {
                 group.addTask { await listener.shutdown(gracePeriod: gracePeriod) }
             }
             group.addTask { [self] in
-                for listener in dnsListeners { await listener.stopAccepting() }
+                for listener in dnsListeners.values { await listener.stopAccepting() }
                 let pending = inFlight.current
                 if await !inFlight.waitUntilIdle(upTo: gracePeriod) {
                     logger.warning("shutdown grace period over; dropping unanswered queries",
@@ -151,13 +172,42 @@ public final class ServerInstance: Sendable {
                 } else if pending > 0 {
                     logger.info("answered the queries in flight", metadata: ["count": "\(pending)"])
                 }
-                for listener in dnsListeners { await listener.close() }
+                for listener in dnsListeners.values { await listener.close() }
             }
         }
         forwarders.forEach { $0.stop() }
         await exchangeWorkers.close()
         MetricsCollectors.shared.remove(collector)
         Self.stopPlugins(plugins)
+    }
+
+    /// After a reload took its sockets over (`stopListening()` first): answers every query it has read, on UDP and
+    /// on the TCP/DoT connections it accepted (not turned away: they are the clients' last configuration), until
+    /// nothing is in flight and those connections are closed, for up to `gracePeriod`; then stops as `stop` does.
+    public func retire(gracePeriod: Duration) async {
+        let deadline = ContinuousClock.now.advanced(by: gracePeriod)
+        await withTaskGroup(of: Void.self) { group in
+            for listener in grpcListeners {
+                group.addTask { await listener.shutdown(gracePeriod: gracePeriod) }
+            }
+            group.addTask { [self] in
+                // Quiet for 100 ms in a row: a connection accepted just before the hand-over is counted only once
+                // its pipeline is set up on its event loop, a moment later.
+                var quietSince: ContinuousClock.Instant?
+                while ContinuousClock.now < deadline {
+                    let quiet = inFlight.current == 0 && !dnsListeners.values.contains { $0.openConnections > 0 }
+                    if !quiet {
+                        quietSince = nil
+                    } else if let since = quietSince, ContinuousClock.now - since >= .milliseconds(100) {
+                        break
+                    } else if quietSince == nil {
+                        quietSince = ContinuousClock.now
+                    }
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+        }
+        await stop(gracePeriod: .zero)
     }
 
     private static func stopPlugins(_ plugins: [any QueryStep]) {

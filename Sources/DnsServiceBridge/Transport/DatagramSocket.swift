@@ -33,6 +33,12 @@ final class DatagramSocket: Sendable {
         return DatagramSocket(descriptor: fd)
     }
 
+    /// Another owner of the same socket (a reload hands a listener's sockets on); nil once this one is closed.
+    func duplicate() -> DatagramSocket? {
+        let fd = withDescriptor { cgrpc_fd_duplicate($0) } ?? -1
+        return fd >= 0 ? DatagramSocket(descriptor: fd) : nil
+    }
+
     /// The bound address (with the port the kernel chose for port 0).
     var localAddress: SocketAddress? {
         withDescriptor { fd -> SocketAddress? in

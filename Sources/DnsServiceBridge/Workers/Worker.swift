@@ -45,12 +45,17 @@ final class Worker {
     /// Serves the listener's socket and the inbox on a thread of its own until `control` stops it; then lets go of
     /// what is in flight.
     func run(until control: WorkerThreads.Control) {
+        var reading = listener != nil
         while !control.isStopping {
+            if reading && !control.isListening {
+                reading = false
+                control.stoppedReading()
+            }
             var watched: [(lane: UDPLane, socket: UDPLane.Socket)] = []
             for lane in lanes {
                 for socket in lane.sockets { watched.append((lane, socket)) }
             }
-            let fixed = [listener?.waitable ?? -1, inbox?.waitable ?? -1]
+            let fixed = [reading ? listener?.waitable ?? -1 : -1, inbox?.waitable ?? -1]
             let ready = DatagramReadiness.wait(for: fixed + watched.map(\.socket.socket.waitable), timeoutMS: 20)
             if ready[0] { readQueries() }
             if ready[1] { takeInbox() }

@@ -12,8 +12,16 @@ final class WorkerThreads: Sendable {
     final class Control: Sendable {
         private let stopping = Atomic<Bool>(false)
         private let running = Atomic<Int>(0)
+        private let listening = Atomic<Bool>(true)
+        private let notReading = Atomic<Int>(0)
 
         var isStopping: Bool { stopping.load(ordering: .relaxed) }
+        /// Whether the workers read queries from their listening sockets; false once handed on.
+        var isListening: Bool { listening.load(ordering: .acquiring) }
+        func stopListening() { listening.store(false, ordering: .releasing) }
+        /// A worker says it read its last query (after `stopListening()`); `readersDone` counts them.
+        func stoppedReading() { notReading.add(1, ordering: .releasing) }
+        var readersDone: Int { notReading.load(ordering: .acquiring) }
         var isRunning: Bool { running.load(ordering: .acquiring) > 0 }
 
         func stop() { stopping.store(true, ordering: .relaxed) }
@@ -40,9 +48,29 @@ final class WorkerThreads: Sendable {
             if port == 0 { port = socket.localAddress?.port ?? 0 }
             sockets.append(socket)
         }
-        let bound = sockets
-        return WorkerThreads(name: "udp-relay", sockets: bound, logger: logger) { index in
-            Worker(plan: plan, listener: bound[index])
+        return relay(plan, sockets: sockets, logger: logger)
+    }
+
+    /// Relay threads on sockets already bound: those a reload hands on from the configuration before, with the
+    /// datagrams already queued on them.
+    static func relay(_ plan: WorkerPlan, sockets: [DatagramSocket], logger: Logger) -> WorkerThreads {
+        WorkerThreads(name: "udp-relay", sockets: sockets, logger: logger) { index in
+            Worker(plan: plan, listener: sockets[index])
+        }
+    }
+
+    /// Duplicates of the listening sockets, for the next configuration's relay.
+    func duplicateSockets() -> [DatagramSocket] {
+        sockets.compactMap { $0.duplicate() }
+    }
+
+    /// The workers stop reading queries (the next configuration's read the same sockets now); they go on with the
+    /// exchanges in flight and answer them on their sockets. Returns once every worker has read its last query
+    /// (within a second), so that nothing read afterwards meets a configuration that is going away.
+    func stopListening() async {
+        control.stopListening()
+        for _ in 0..<1000 where control.readersDone < sockets.count && control.isRunning {
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
