@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -50,38 +49,15 @@ public final class DNSListener: Sendable {
         let streamSocket: ListeningSocket?
     }
 
-    /// What accepts TCP/DoT connections: NIO's channel on a duplicate of `socket`, and what it needs to be made again
-    /// (a reload that fails after taking the socket over gives it back).
-    private struct Stream: Sendable {
-        let socket: ListeningSocket
-        let settings: Settings
-        let engine: ListenerEngine
-        let group: MultiThreadedEventLoopGroup
-        /// The connections accepted, whichever channel accepted them.
-        let table: ConnectionTable
-
-        init(socket: ListeningSocket, settings: Settings, engine: ListenerEngine, group: MultiThreadedEventLoopGroup) {
-            self.socket = socket
-            self.settings = settings
-            self.engine = engine
-            self.group = group
-            table = ConnectionTable(maxConnections: settings.maxConnections,
-                                    maxPerClient: settings.maxConnectionsPerClient, idleTimeout: settings.idleTimeout,
-                                    counters: .shared)
-        }
-    }
-
-    private let stream: Stream?
-    /// The accepting channel while this listener accepts.
-    private let acceptor: Mutex<(any Channel)?>
+    /// What accepts TCP/DoT connections.
+    private let acceptor: StreamAcceptor?
     /// The relay threads serving UDP.
     private let relay: WorkerThreads?
     /// The bound addresses (with the actual ports when port 0 was asked for): UDP first, then the stream socket.
     public let boundAddresses: [SocketAddress]
 
-    private init(stream: Stream?, acceptor: (any Channel)?, relay: WorkerThreads?) {
-        self.stream = stream
-        self.acceptor = Mutex(acceptor)
+    private init(acceptor: StreamAcceptor?, relay: WorkerThreads?) {
+        self.acceptor = acceptor
         self.relay = relay
         boundAddresses = (relay?.boundAddresses ?? []) + [acceptor?.localAddress].compactMap { $0 }
     }
@@ -91,9 +67,8 @@ public final class DNSListener: Sendable {
     static func bind(host: String, port: Int, settings: Settings, engine: ListenerEngine,
                      group: MultiThreadedEventLoopGroup, logger: Logger, inheriting inherited: HandOver? = nil)
         async throws -> DNSListener {
-        var stream: (any Channel)?
+        var acceptor: StreamAcceptor?
         var streamSocket = inherited?.streamSocket
-        var streamSetup: Stream?
         var relay: WorkerThreads?
         let servesStream = settings.tcp || settings.tls != nil
         do {
@@ -118,17 +93,17 @@ public final class DNSListener: Sendable {
                                        "handed-on": "\(inherited?.datagramSockets.isEmpty == false)"])
             }
             if servesStream {
-                if streamSocket == nil { streamSocket = try ListeningSocket.listen(host: host, port: port) }
-                streamSetup = Stream(socket: streamSocket!, settings: settings, engine: engine, group: group)
-                stream = try await accept(streamSetup!)
+                let socket = try streamSocket ?? ListeningSocket.listen(host: host, port: port)
+                streamSocket = socket
+                acceptor = try await accept(on: socket, settings: settings, engine: engine, group: group)
             }
         } catch {
             await relay?.close()
-            if let stream { try? await stream.close() }
+            await acceptor?.close()
             streamSocket?.close()
             throw error
         }
-        return DNSListener(stream: streamSetup, acceptor: stream, relay: relay)
+        return DNSListener(acceptor: acceptor, relay: relay)
     }
 
     /// Duplicates of every socket, for the next configuration (`bind(..., inheriting:)`). This listener pauses
@@ -136,18 +111,13 @@ public final class DNSListener: Sendable {
     /// connections it is accepting: connections wait in the socket's queue for the next configuration) and keeps
     /// reading UDP until `stopListening()`, or accepts again on `resumeAccepting()`.
     func handOver() async -> HandOver {
-        await setAccepting(false)
-        return HandOver(datagramSockets: relay?.duplicateSockets() ?? [], streamSocket: stream?.socket.duplicate())
+        await acceptor?.setAccepting(false)
+        return HandOver(datagramSockets: relay?.duplicateSockets() ?? [], streamSocket: acceptor?.socket.duplicate())
     }
 
     /// The next configuration did not start after all: this listener accepts again on its socket.
     func resumeAccepting() async {
-        await setAccepting(true)
-    }
-
-    private func setAccepting(_ accepting: Bool) async {
-        guard let channel = acceptor.withLock({ $0 }) else { return }
-        try? await channel.setOption(.autoRead, value: accepting).get()
+        await acceptor?.setAccepting(true)
     }
 
     /// After a hand-over: stops reading queries (the next configuration reads the same sockets now, and accepts on
@@ -156,53 +126,42 @@ public final class DNSListener: Sendable {
         await relay?.stopListening()
     }
 
-    /// An accepting channel on a duplicate of the stream's listening socket.
-    private static func accept(_ stream: Stream) async throws -> any Channel {
-        let (socket, settings, handler, group, table) = (stream.socket, stream.settings, stream.engine, stream.group,
-                                                         stream.table)
+    /// DNS over TCP or TLS on the connections `socket` accepts.
+    private static func accept(on socket: ListeningSocket, settings: Settings, engine: ListenerEngine,
+                               group: MultiThreadedEventLoopGroup) async throws -> StreamAcceptor {
+        let table = ConnectionTable(maxConnections: settings.maxConnections,
+                                    maxPerClient: settings.maxConnectionsPerClient, idleTimeout: settings.idleTimeout,
+                                    counters: .shared)
         let transport: ClientTransport = settings.tls == nil ? .tcp : .tls
-        return try await ServerBootstrap(group: group)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // A fixed send buffer instead of the kernel's autotuned one (up to 4 MiB): a client that leaves its replies
-            // unread is paused after about 128 KiB, not after thousands of answers the upstream was asked for.
-            .childChannelOption(.socketOption(.so_sndbuf), value: Settings.socketSendBuffer)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                guard let slot = table.admit(channel) else { return channel.close() }
-                channel.closeFuture.whenComplete { _ in table.remove(slot) }
-                return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let tls = settings.tls {
-                        try sync.addHandler(NIOSSLServerHandler(context: tls))
-                    }
-                    try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
-                    let frameDeadline = FrameDeadlineHandler(timeout: settings.frameTimeout, counters: .shared)
-                    try sync.addHandler(frameDeadline)
-                    try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                    try sync.addHandler(StreamQueryHandler(handler: handler, transport: transport, counters: .shared,
-                                                           maxPipelined: settings.maxPipelined,
-                                                           drainTimeout: settings.drainTimeout,
-                                                           frameDeadline: frameDeadline, slot: slot))
-                }
+        return try await StreamAcceptor.start(on: socket, table: table, group: group,
+                                              sendBuffer: Settings.socketSendBuffer) { channel, slot in
+            let sync = channel.pipeline.syncOperations
+            if let tls = settings.tls {
+                try sync.addHandler(NIOSSLServerHandler(context: tls))
             }
-            .withBoundSocket(try socket.descriptorForNIO())
-            .get()
+            try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
+            let frameDeadline = FrameDeadlineHandler(timeout: settings.frameTimeout, counters: .shared)
+            try sync.addHandler(frameDeadline)
+            try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
+            try sync.addHandler(StreamQueryHandler(handler: engine, transport: transport, counters: .shared,
+                                                   maxPipelined: settings.maxPipelined,
+                                                   drainTimeout: settings.drainTimeout,
+                                                   frameDeadline: frameDeadline, slot: slot))
+        }
     }
 
     /// Stops accepting TCP/DoT connections; UDP sockets and accepted connections keep serving (shutdown).
     public func stopAccepting() async {
-        if let channel = acceptor.withLock({ $0.take() }) { try? await channel.close() }
+        await acceptor?.stopAccepting()
     }
 
     /// TCP/DoT connections open now.
-    var openConnections: Int { stream?.table.count ?? 0 }
+    var openConnections: Int { acceptor?.table.count ?? 0 }
 
     /// Stops listening and closes the connections still open (their queries were answered or the grace period is
     /// over). Sockets handed on stay open for their new owner.
     public func close() async {
         await relay?.close()
-        await stopAccepting()
-        stream?.table.closeAll()
-        stream?.socket.close()
+        await acceptor?.close()
     }
 }
