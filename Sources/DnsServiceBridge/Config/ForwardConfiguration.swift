@@ -68,6 +68,8 @@ public struct ForwardConfiguration: Sendable, Hashable {
     public var healthCheck: HealthCheck
     /// Queries in flight before new ones get REFUSED; 0 means no limit.
     public var maxConcurrent: Int
+    /// How DoH upstreams are asked (`doh_method GET|POST`, POST by default as CoreDNS).
+    public var dohMethod: DoHUpstreamTransport.Method = .post
     /// When every upstream is down, answer SERVFAIL instead of trying a random one.
     public var failfastAllUnhealthyUpstreams: Bool
     /// Response codes (`next NXDOMAIN ...`) that hand the query to the next forwarder of the block.

@@ -6,7 +6,8 @@
 enum ForwardDirectiveParser {
     static let usage = "forward FROM TO... [{ options }]"
     static let options = [
-        "except", "expire", "failfast_all_unhealthy_upstreams", "force_tcp", "health_check", "max_concurrent",
+        "doh_method", "except", "expire", "failfast_all_unhealthy_upstreams", "force_tcp", "health_check",
+        "max_concurrent",
         "max_fails", "max_idle_conns", "multiplex_udp", "next", "policy", "prefer_udp", "tls", "tls_servername",
         "weights",
     ]
@@ -56,6 +57,12 @@ enum ForwardDirectiveParser {
             case "tls":
                 forward.tls = try TLSArgumentParser.client(option, context: context)
                 forward.tlsLocation = option.location
+            case "doh_method":
+                let value = try ForwarderOptions.single(option, usage: "doh_method GET|POST")
+                guard let method = DoHUpstreamTransport.Method(rawValue: value.text.uppercased()) else {
+                    throw ConfigurationError(at: value.location, "doh_method '\(value.text)'", expected: "GET or POST")
+                }
+                forward.dohMethod = method
             case "tls_servername":
                 let value = try ForwarderOptions.single(option, usage: "tls_servername NAME")
                 serverName = try OptionValue.hostName(value, text: value.text, for: "tls_servername")

@@ -8,7 +8,7 @@ struct ListenAddressParser {
 
     func parse(_ key: CorefileToken) throws(ConfigurationError) -> ListenAddress {
         let text = key.text
-        let expectedKey = "[dns://|tls://|grpc://]ZONE[:PORT], such as example.org, tls://.:853 or 10.0.0.0/24"
+        let expectedKey = "[dns://|tls://|grpc://|https://]ZONE[:PORT], such as example.org, tls://.:853 or 10.0.0.0/24"
         var scheme = ListenScheme.dns
         var rest = Substring(text)
         if let separator = text.firstRange(of: "://") {
@@ -16,7 +16,7 @@ struct ListenAddressParser {
             guard let known = ListenScheme(rawValue: name.lowercased()) else {
                 throw ConfigurationError(
                     at: key.location, "unsupported scheme '\(name)' in server block key '\(text)'",
-                    expected: "dns://, tls:// or grpc://")
+                    expected: "dns://, tls://, grpc:// or https://")
             }
             scheme = known
             rest = text[separator.upperBound...]

@@ -9,13 +9,20 @@ public struct UpstreamAddress: Sendable, Hashable, CustomStringConvertible {
     /// The TLS server name for this upstream alone (`tls://9.9.9.9#dns.quad9.net`); nil uses the forwarder's
     /// `tls_servername`, if any.
     public var tlsServerName: String?
+    /// DoH: the path of the requests (`https://9.9.9.9/dns-query`); nil for the default, `/dns-query`.
+    public var path: String?
+
+    /// The path DoH requests go to.
+    public var dohPath: String { path ?? DoHRequest.path }
 
     /// Creates an upstream.
-    public init(transport: UpstreamTransport = .dns, host: String, port: Int? = nil, tlsServerName: String? = nil) {
+    public init(transport: UpstreamTransport = .dns, host: String, port: Int? = nil, tlsServerName: String? = nil,
+                path: String? = nil) {
         self.transport = transport
         self.host = host
         self.port = port ?? transport.defaultPort
         self.tlsServerName = tlsServerName
+        self.path = path
     }
 
     /// `host:port`, with brackets around an IPv6 host: what to connect to.
@@ -25,6 +32,6 @@ public struct UpstreamAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The `to` label CoreDNS uses in metrics and logs: `1.2.3.4:53`, `tls://9.9.9.9:853`, `grpc://[::1]:443`.
     public var description: String {
-        transport == .dns ? hostPort : "\(transport)://\(hostPort)"
+        transport == .dns ? hostPort : "\(transport)://\(hostPort)\(path ?? "")"
     }
 }

@@ -26,6 +26,7 @@ struct UpstreamAddressParser {
         var rest = afterScheme
         var serverName: String?
         var portFromName: Substring?
+        var path: String?
 
         if let hash = rest.firstIndex(of: "#") {
             var name = rest[rest.index(after: hash)...]
@@ -35,7 +36,13 @@ struct UpstreamAddressParser {
                 name = name[..<colon]
             }
             serverName = String(name)
-        } else if transport != .dns, let percent = rest.lastIndex(of: "%") {
+        }
+        // DoH: the request path follows the address (`https://9.9.9.9:443/dns-query`).
+        if transport == .https, let slash = rest[(rest.firstIndex(of: "]") ?? rest.startIndex)...].firstIndex(of: "/") {
+            path = String(rest[slash...])
+            rest = rest[..<slash]
+        }
+        if serverName == nil, transport != .dns, let percent = rest.lastIndex(of: "%") {
             var name = rest[rest.index(after: percent)...]
             let hostPart = rest[..<percent]
             if let colon = name.lastIndex(of: ":") {
@@ -50,7 +57,7 @@ struct UpstreamAddressParser {
             guard transport != .dns else {
                 throw ConfigurationError(
                     at: token.location, "upstream '\(text)' names a TLS server but is not tls:// or grpc://",
-                    expected: "'#NAME' only on tls:// and grpc:// upstreams")
+                    expected: "'#NAME' only on tls://, grpc:// and https:// upstreams")
             }
             serverName = try OptionValue.hostName(token, text: name, for: "TLS server name")
         }
@@ -81,7 +88,8 @@ struct UpstreamAddressParser {
         if IPAddressText.isAddress(String(host)) {
             let port = try portText.map { (text) throws(ConfigurationError) in try upstreamPort(text, in: token) }
             return [UpstreamAddress(
-                transport: transport, host: String(host), port: port ?? defaultPort, tlsServerName: serverName)]
+                transport: transport, host: String(host), port: port ?? defaultPort, tlsServerName: serverName,
+                path: path)]
         }
         return try resolvConfUpstreams(
             path: String(afterScheme), token: token, transport: transport, defaultPort: defaultPort,
@@ -105,10 +113,11 @@ struct UpstreamAddressParser {
         case (.forward, "dns"): return (.dns, 53, rest)
         case (.forward, "tls"): return (.tls, 853, rest)
         case (.forward, "grpc"): return (.grpc, 443, rest)
+        case (.forward, "https"): return (.https, 443, rest)
         case (.forward, _):
             throw ConfigurationError(
                 at: token.location, "unsupported upstream scheme '\(name)' in '\(text)'",
-                expected: "dns://, tls:// or grpc://")
+                expected: "dns://, tls://, grpc:// or https://")
         case (.grpc, "dns"): return (.grpc, 53, rest)
         case (.grpc, "grpc"): return (.grpc, 443, rest)
         case (.grpc, _):

@@ -122,7 +122,7 @@ struct ForwardWalk: Sendable {
         if options.preferUDP { return .udp }
         switch transport {
         case .udp, .grpc: return .udp
-        case .tcp, .tls: return .tcp
+        case .tcp, .tls, .https: return .tcp
         }
     }
 

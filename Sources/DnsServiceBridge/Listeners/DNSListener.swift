@@ -135,18 +135,20 @@ public final class DNSListener: Sendable {
         let transport: ClientTransport = settings.tls == nil ? .tcp : .tls
         return try await StreamAcceptor.start(on: socket, table: table, group: group,
                                               sendBuffer: Settings.socketSendBuffer) { channel, slot in
-            let sync = channel.pipeline.syncOperations
-            if let tls = settings.tls {
-                try sync.addHandler(NIOSSLServerHandler(context: tls))
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                if let tls = settings.tls {
+                    try sync.addHandler(NIOSSLServerHandler(context: tls))
+                }
+                try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
+                let frameDeadline = FrameDeadlineHandler(timeout: settings.frameTimeout, counters: .shared)
+                try sync.addHandler(frameDeadline)
+                try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
+                try sync.addHandler(StreamQueryHandler(handler: engine, transport: transport, counters: .shared,
+                                                       maxPipelined: settings.maxPipelined,
+                                                       drainTimeout: settings.drainTimeout,
+                                                       frameDeadline: frameDeadline, slot: slot))
             }
-            try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
-            let frameDeadline = FrameDeadlineHandler(timeout: settings.frameTimeout, counters: .shared)
-            try sync.addHandler(frameDeadline)
-            try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-            try sync.addHandler(StreamQueryHandler(handler: engine, transport: transport, counters: .shared,
-                                                   maxPipelined: settings.maxPipelined,
-                                                   drainTimeout: settings.drainTimeout,
-                                                   frameDeadline: frameDeadline, slot: slot))
         }
     }
 

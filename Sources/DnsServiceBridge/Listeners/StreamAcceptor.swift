@@ -8,7 +8,7 @@ import Synchronization
 /// hand-over failed) and close, closing the connections still open.
 final class StreamAcceptor: Sendable {
     /// Sets up an admitted connection's pipeline (on its event loop).
-    typealias Pipeline = @Sendable (any Channel, ConnectionTable.Slot) throws -> Void
+    typealias Pipeline = @Sendable (any Channel, ConnectionTable.Slot) -> EventLoopFuture<Void>
 
     let socket: ListeningSocket
     /// The connections accepted, whichever channel accepted them.
@@ -37,7 +37,7 @@ final class StreamAcceptor: Sendable {
             .childChannelInitializer { channel in
                 guard let slot = table.admit(channel) else { return channel.close() }
                 channel.closeFuture.whenComplete { _ in table.remove(slot) }
-                return channel.eventLoop.makeCompletedFuture { try pipeline(channel, slot) }
+                return pipeline(channel, slot)
             }
             .withBoundSocket(try socket.descriptorForNIO())
             .get()

@@ -58,6 +58,9 @@ enum BridgeMetrics {
         case is DoTUpstreamTransport:
             connectionCache = [("hits", "tcp-tls", counters.streamConnectionHits.load(ordering: .relaxed)),
                                ("misses", "tcp-tls", counters.streamConnectionMisses.load(ordering: .relaxed))]
+        case is DoHUpstreamTransport:
+            connectionCache = [("hits", "https", counters.streamConnectionHits.load(ordering: .relaxed)),
+                               ("misses", "https", counters.streamConnectionMisses.load(ordering: .relaxed))]
         default:
             break
         }
@@ -80,6 +83,7 @@ enum BridgeMetrics {
         case let dns as DNSUpstreamTransport: dns.counters
         case let dot as DoTUpstreamTransport: dot.counters
         case let grpc as GRPCUpstreamTransport: grpc.counters
+        case let doh as DoHUpstreamTransport: doh.counters
         default: nil
         }
     }

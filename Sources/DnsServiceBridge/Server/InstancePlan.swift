@@ -13,7 +13,7 @@ struct InstancePlan {
         var options = ListenerOptions()
         /// The first block's `tls` on this socket, as CoreDNS takes it.
         var tls: (settings: TLSServerSettings, location: SourceLocation)?
-        /// DNS over TLS: the loaded server context.
+        /// DNS over TLS, or DoH with `tls`: the loaded server context (with ALPN for DoH).
         var dotContext: NIOSSLContext?
         /// gRPC: the loaded server credentials.
         var grpcSecurity = GRPCServerSecurity.insecure
@@ -119,6 +119,7 @@ extension InstancePlan.Listener {
         do {
             switch key.scheme {
             case .tls: dotContext = try settings.dotServerContext()
+            case .https: dotContext = try settings.dohServerContext()
             case .grpc: grpcSecurity = try settings.grpcServerSecurity()
             // Plain DNS ignores `tls`, as CoreDNS's dns:// servers do.
             case .dns: break

@@ -7,6 +7,8 @@ import NIOPosix
 public final class ServerInstance: Sendable {
     /// The `dns://` and `tls://` listeners, by their socket: what a reload can hand on.
     private let dnsListeners: [ListenerKey: DNSListener]
+    /// The `https://` listeners, by their socket.
+    private let dohListeners: [ListenerKey: DoHListener]
     private let grpcListeners: [GRPCListener]
     private let forwarders: [Forwarder]
     /// The workers that make the UDP exchanges event loops ask for (see `ExchangeWorkers`).
@@ -20,10 +22,11 @@ public final class ServerInstance: Sendable {
     public let listening: [String]
 
     /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
-    private init(dnsListeners: [ListenerKey: DNSListener], grpcListeners: [GRPCListener], grpcServers: [String],
+    private init(dnsListeners: [ListenerKey: DNSListener], dohListeners: [ListenerKey: DoHListener], grpcListeners: [GRPCListener], grpcServers: [String],
                  forwarders: [Forwarder], exchangeWorkers: ExchangeWorkers, inFlight: InFlightQueries, logger: Logger,
                  plugins: [any QueryStep], listening: [String]) {
         self.dnsListeners = dnsListeners
+        self.dohListeners = dohListeners
         self.exchangeWorkers = exchangeWorkers
         self.grpcListeners = grpcListeners
         self.forwarders = forwarders
@@ -62,6 +65,7 @@ public final class ServerInstance: Sendable {
         let inFlight = InFlightQueries()
         let plan = try await InstancePlan.build(configuration, group: group, logger: logger, overrides: overrides)
         var dnsListeners: [ListenerKey: DNSListener] = [:]
+        var dohListeners: [ListenerKey: DoHListener] = [:]
         var grpcListeners: [GRPCListener] = []
         var grpcServers: [String] = []
         var listening: [String] = []
@@ -84,6 +88,16 @@ public final class ServerInstance: Sendable {
                         throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
                     }
                     dnsListeners[key] = listener
+                case .https:
+                    let settings = options.applied(to: DNSListener.Settings())
+                    do {
+                        dohListeners[key] = try await DoHListener.bind(
+                            host: key.bindHost, port: key.port, settings: settings, tls: planned.dotContext,
+                            engine: router, server: key.metricsLabel, group: group,
+                            inheriting: await predecessor?.dohListeners[key]?.handOver())
+                    } catch {
+                        throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
+                    }
                 case .grpc:
                     let listener: GRPCListener
                     do {
@@ -101,10 +115,13 @@ public final class ServerInstance: Sendable {
                     grpcListeners.append(listener)
                     grpcServers.append(key.metricsLabel)
                 }
-                listening.append(key.description + (planned.tls != nil && key.scheme == .grpc ? " (TLS)" : ""))
+                let plainHTTP = key.scheme == .https && planned.tls == nil
+                listening.append(key.description + (planned.tls != nil && key.scheme == .grpc ? " (TLS)" : "")
+                    + (plainHTTP ? " (plain HTTP/1.1)" : ""))
             }
         } catch {
             for listener in dnsListeners.values { await listener.close() }
+            for listener in dohListeners.values { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
             await plan.discard()
             await predecessor?.resumeAccepting()
@@ -118,7 +135,7 @@ public final class ServerInstance: Sendable {
                 for set in forwarder.sets { set.upstreams.forEach { $0.probeUntilAnswered() } }
             }
         }
-        return ServerInstance(dnsListeners: dnsListeners, grpcListeners: grpcListeners, grpcServers: grpcServers,
+        return ServerInstance(dnsListeners: dnsListeners, dohListeners: dohListeners, grpcListeners: grpcListeners, grpcServers: grpcServers,
                               forwarders: plan.forwarders, exchangeWorkers: plan.exchangeWorkers, inFlight: inFlight,
                               logger: logger, plugins: plan.plugins,
                               listening: listening)
@@ -147,6 +164,7 @@ public final class ServerInstance: Sendable {
     /// A reload that took sockets over did not start: the listeners accept again.
     private func resumeAccepting() async {
         for listener in dnsListeners.values { await listener.resumeAccepting() }
+        for listener in dohListeners.values { await listener.resumeAccepting() }
     }
 
     /// After a reload took its sockets over: stops reading queries and accepting connections on every `dns://` and
@@ -165,6 +183,7 @@ public final class ServerInstance: Sendable {
             }
             group.addTask { [self] in
                 for listener in dnsListeners.values { await listener.stopAccepting() }
+                for listener in dohListeners.values { await listener.stopAccepting() }
                 let pending = inFlight.current
                 if await !inFlight.waitUntilIdle(upTo: gracePeriod) {
                     logger.warning("shutdown grace period over; dropping unanswered queries",
@@ -173,6 +192,7 @@ public final class ServerInstance: Sendable {
                     logger.info("answered the queries in flight", metadata: ["count": "\(pending)"])
                 }
                 for listener in dnsListeners.values { await listener.close() }
+                for listener in dohListeners.values { await listener.close() }
             }
         }
         forwarders.forEach { $0.stop() }
@@ -196,6 +216,7 @@ public final class ServerInstance: Sendable {
                 var quietSince: ContinuousClock.Instant?
                 while ContinuousClock.now < deadline {
                     let quiet = inFlight.current == 0 && !dnsListeners.values.contains { $0.openConnections > 0 }
+                        && !dohListeners.values.contains { $0.openConnections > 0 }
                     if !quiet {
                         quietSince = nil
                     } else if let since = quietSince, ContinuousClock.now - since >= .milliseconds(100) {

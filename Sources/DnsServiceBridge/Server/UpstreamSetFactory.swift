@@ -89,6 +89,15 @@ enum UpstreamSetFactory {
                                             sslContext: context, serverName: tls.serverName ?? upstream.host,
                                             group: group, expire: options.expire,
                                             maxIdleConnections: options.maxIdleConnections)
+            case .https:
+                let context: NIOSSLContext
+                do { context = try tls.dohClientContext() } catch {
+                    throw StartupError(at: tlsLocation, "upstream \(label): \(error)")
+                }
+                return DoHUpstreamTransport(label: label, address: try address(of: upstream, in: config),
+                                            sslContext: context, serverName: tls.serverName ?? upstream.host,
+                                            path: upstream.dohPath, method: config.dohMethod, group: group,
+                                            expire: options.expire)
             case .grpc:
                 let security: GRPCChannelSecurity
                 do { security = try tls.grpcChannelSecurity() } catch {

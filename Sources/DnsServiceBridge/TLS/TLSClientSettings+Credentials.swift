@@ -19,8 +19,18 @@ extension TLSClientSettings {
     /// A NIOSSL client context for DoT upstreams; verification is always on (the server name is checked by
     /// the handler, against `serverName` or the upstream's IP address).
     public func dotClientContext() throws(TLSMaterialError) -> NIOSSLContext {
+        try clientContext(applicationProtocols: [])
+    }
+
+    /// The same for DoH upstreams, offering HTTP/2 by ALPN.
+    public func dohClientContext() throws(TLSMaterialError) -> NIOSSLContext {
+        try clientContext(applicationProtocols: ["h2"])
+    }
+
+    private func clientContext(applicationProtocols: [String]) throws(TLSMaterialError) -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .fullVerification
+        configuration.applicationProtocols = applicationProtocols
         if let caFile {
             configuration.trustRoots = .certificates(try TLSMaterial.loadCA(caFile).certificates)
         }

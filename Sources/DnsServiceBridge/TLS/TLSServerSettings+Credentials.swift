@@ -21,10 +21,20 @@ extension TLSServerSettings {
 
     /// A NIOSSL server context for DoT listeners.
     public func dotServerContext() throws(TLSMaterialError) -> NIOSSLContext {
+        try serverContext(applicationProtocols: [])
+    }
+
+    /// A NIOSSL server context for DoH listeners: ALPN offers HTTP/2 first, then HTTP/1.1.
+    public func dohServerContext() throws(TLSMaterialError) -> NIOSSLContext {
+        try serverContext(applicationProtocols: ["h2", "http/1.1"])
+    }
+
+    private func serverContext(applicationProtocols: [String]) throws(TLSMaterialError) -> NIOSSLContext {
         let material = try TLSMaterial.load(certificate: certFile, key: keyFile)
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: material.certificates.map { .certificate($0) },
             privateKey: .privateKey(material.privateKey))
+        configuration.applicationProtocols = applicationProtocols
         if requiresClientCertificate, let clientCAFile {
             configuration.trustRoots = .certificates(try TLSMaterial.loadCA(clientCAFile).certificates)
             configuration.certificateVerification = .noHostnameVerification

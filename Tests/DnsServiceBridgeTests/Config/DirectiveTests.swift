@@ -381,3 +381,29 @@ import Testing
             == "Corefile:3: unknown client_auth 'maybe'; expected one of nocert, request, require, verify_if_given, require_and_verify")
     }
 }
+
+@Suite struct DoHConfigurationTests {
+    @Test func httpsKeysAndUpstreams() throws {
+        let configuration = try parseCorefile("""
+            https://example.org {
+                forward . https://9.9.9.9 https://[2620:fe::fe]:8443/resolve#dns.quad9.net https://1.1.1.1/dns-query {
+                    doh_method get
+                }
+            }
+            """)
+        let block = configuration.servers[0]
+        #expect(block.keys.map(\.description) == ["https://example.org.:443"])
+        let forward = try #require(block.forwarders.first)
+        #expect(forward.dohMethod == .get)
+        #expect(forward.upstreams == [
+            UpstreamAddress(transport: .https, host: "9.9.9.9", port: 443),
+            UpstreamAddress(transport: .https, host: "2620:fe::fe", port: 8443, tlsServerName: "dns.quad9.net",
+                            path: "/resolve"),
+            UpstreamAddress(transport: .https, host: "1.1.1.1", port: 443, path: "/dns-query"),
+        ])
+        #expect(forward.upstreams[0].dohPath == "/dns-query")
+        #expect(forward.upstreams[1].description == "https://[2620:fe::fe]:8443/resolve")
+        #expect(corefileError(".:53 {\n    forward . https://9.9.9.9 {\n        doh_method PUT\n    }\n}\n")
+            == "Corefile:3: doh_method 'PUT'; expected GET or POST")
+    }
+}

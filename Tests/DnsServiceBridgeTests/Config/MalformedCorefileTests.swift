@@ -13,7 +13,7 @@ struct MalformedCase: CustomTestStringConvertible, Sendable {
 
 private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reload, "
     + "timeouts, tls, whoami"
-private let forwardOptions = "except, expire, failfast_all_unhealthy_upstreams, force_tcp, health_check, max_concurrent, "
+private let forwardOptions = "doh_method, except, expire, failfast_all_unhealthy_upstreams, force_tcp, health_check, max_concurrent, "
     + "max_fails, max_idle_conns, multiplex_udp, next, policy, prefer_udp, tls, tls_servername, weights"
 private let durationHint = "a non-negative duration in Go syntax, such as 500ms, 10s or 1m30s"
 private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
@@ -130,8 +130,8 @@ private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
                 + "expected a reverse zone written as a CIDR, such as 2001:db8::/32"),
         MalformedCase(
             name: "unsupported key scheme",
-            corefile: "https://example.org {\n    whoami\n}\n",
-            error: "Corefile:1: unsupported scheme 'https' in server block key 'https://example.org'; expected dns://, tls:// or grpc://"),
+            corefile: "quic://example.org {\n    whoami\n}\n",
+            error: "Corefile:1: unsupported scheme 'quic' in server block key 'quic://example.org'; expected dns://, tls://, grpc:// or https://"),
         MalformedCase(
             name: "unknown forward policy",
             corefile: ".:15353 {\n    forward . 127.0.0.1 {\n        policy fastest\n    }\n}\n",
@@ -187,13 +187,13 @@ private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
                 + "expected IP[:PORT], [IPv6]:PORT, tls://IP[#NAME][:PORT], grpc://IP[:PORT] or a resolv.conf path"),
         MalformedCase(
             name: "unsupported upstream scheme",
-            corefile: ".:15353 {\n    forward . https://127.0.0.1\n}\n",
-            error: "Corefile:2: unsupported upstream scheme 'https' in 'https://127.0.0.1'; expected dns://, tls:// or grpc://"),
+            corefile: ".:15353 {\n    forward . quic://127.0.0.1\n}\n",
+            error: "Corefile:2: unsupported upstream scheme 'quic' in 'quic://127.0.0.1'; expected dns://, tls://, grpc:// or https://"),
         MalformedCase(
             name: "server name on a plain DNS upstream",
             corefile: ".:15353 {\n    forward . 127.0.0.1#dns.example\n}\n",
             error: "Corefile:2: upstream '127.0.0.1#dns.example' names a TLS server but is not tls:// or grpc://; "
-                + "expected '#NAME' only on tls:// and grpc:// upstreams"),
+                + "expected '#NAME' only on tls://, grpc:// and https:// upstreams"),
         MalformedCase(
             name: "tls_servername and per-upstream name together",
             corefile: ".:15353 {\n    forward . tls://127.0.0.1#a.example {\n        tls_servername b.example\n    }\n}\n",
