@@ -103,7 +103,7 @@ int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t 
 
 int cgrpc_dgram_close(int fd) { return close(fd) == 0 ? 0 : -errno; }
 
-int cgrpc_stream_listen(const char *host, int port, int backlog) {
+int cgrpc_stream_bind(const char *host, int port) {
   cgrpc_dgram_peer address;
   int error = parse_address(host, port, &address);
   if (error != 0) return error;
@@ -111,13 +111,15 @@ int cgrpc_stream_listen(const char *host, int port, int backlog) {
   if (fd < 0) return -errno;
   int one = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      bind(fd, (struct sockaddr *)&address.address, address.length) != 0 || listen(fd, backlog) != 0) {
+      bind(fd, (struct sockaddr *)&address.address, address.length) != 0) {
     error = -errno;
     close(fd);
     return error;
   }
   return fd;
 }
+
+int cgrpc_stream_listen(int fd, int backlog) { return listen(fd, backlog) == 0 ? 0 : -errno; }
 
 int cgrpc_fd_duplicate(int fd) {
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);

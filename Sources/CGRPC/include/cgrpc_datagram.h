@@ -34,9 +34,11 @@ int cgrpc_dgram_local(int fd, cgrpc_dgram_peer *out);
 int cgrpc_dgram_peer_format(const cgrpc_dgram_peer *peer, uint8_t *host, size_t host_size, int *port);
 int cgrpc_dgram_close(int fd);
 
-/// A non-blocking TCP socket bound to host:port (numeric host; port 0 for any) with SO_REUSEADDR and listening with
-/// `backlog`, for a listener that a reload hands on (NIO adopts a duplicate of it). Returns the descriptor or -errno.
-int cgrpc_stream_listen(const char *host, int port, int backlog);
+/// A non-blocking TCP socket bound to host:port (numeric host; port 0 for any) with SO_REUSEADDR, not listening yet,
+/// for a listener that a reload hands on (NIO adopts a duplicate of it). Returns the descriptor or -errno.
+int cgrpc_stream_bind(const char *host, int port);
+/// Starts listening on a socket from cgrpc_stream_bind; connections are completed by the kernel from then on.
+int cgrpc_stream_listen(int fd, int backlog);
 /// A duplicate of `fd` (close-on-exec), to hand the same socket to a second owner. Returns it or -errno.
 int cgrpc_fd_duplicate(int fd);
 

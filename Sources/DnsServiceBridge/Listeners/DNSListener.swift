@@ -73,11 +73,12 @@ public final class DNSListener: Sendable {
         let servesStream = settings.tcp || settings.tls != nil
         do {
             var port = port
-            // A fixed port takes the stream socket first: on a reload that could not hand it on, the running
+            // A fixed port binds the stream socket first: on a reload that could not hand it on, the running
             // instance still holds it, and failing there leaves no UDP socket of ours bound beside the running
-            // one's, taking (and then dropping when closed) datagrams the kernel would have given to it.
+            // one's, taking (and then dropping when closed) datagrams the kernel would have given to it. It listens
+            // only once UDP is bound, so that a client that can connect finds UDP served too.
             if servesStream && port != 0 && streamSocket == nil {
-                streamSocket = try ListeningSocket.listen(host: host, port: port)
+                streamSocket = try ListeningSocket.bind(host: host, port: port)
             }
             if settings.udp && settings.tls == nil {
                 let plan = WorkerPlan(engine: engine, group: group)
@@ -93,8 +94,9 @@ public final class DNSListener: Sendable {
                                        "handed-on": "\(inherited?.datagramSockets.isEmpty == false)"])
             }
             if servesStream {
-                let socket = try streamSocket ?? ListeningSocket.listen(host: host, port: port)
+                let socket = try streamSocket ?? ListeningSocket.bind(host: host, port: port)
                 streamSocket = socket
+                try socket.startListening()
                 acceptor = try await accept(on: socket, settings: settings, engine: engine, group: group)
             }
         } catch {

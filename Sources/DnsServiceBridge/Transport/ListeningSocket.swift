@@ -12,9 +12,23 @@ final class ListeningSocket: Sendable {
 
     /// Bound to host:port (numeric host) with SO_REUSEADDR, listening.
     static func listen(host: String, port: Int, backlog: Int = 1024) throws(DatagramSocketError) -> ListeningSocket {
-        let fd = cgrpc_stream_listen(host, Int32(port), Int32(backlog))
+        let socket = try bind(host: host, port: port)
+        try socket.startListening(backlog: backlog)
+        return socket
+    }
+
+    /// Bound to host:port (numeric host) with SO_REUSEADDR, not listening yet: the port is ours, but no client
+    /// can connect until `startListening` (a listener whose UDP side is not up yet must not look ready).
+    static func bind(host: String, port: Int) throws(DatagramSocketError) -> ListeningSocket {
+        let fd = cgrpc_stream_bind(host, Int32(port))
         guard fd >= 0 else { throw DatagramSocketError(operation: "listen on \(host):\(port)", code: -fd) }
         return ListeningSocket(descriptor: fd)
+    }
+
+    /// Starts listening (a socket handed on by a reload already listens; listening again changes nothing).
+    func startListening(backlog: Int = 1024) throws(DatagramSocketError) {
+        let result = descriptor.withDescriptor { cgrpc_stream_listen($0, Int32(backlog)) } ?? -9  // EBADF
+        guard result == 0 else { throw DatagramSocketError(operation: "listen", code: -result) }
     }
 
     /// Another owner of the same socket; nil once this one is closed.
