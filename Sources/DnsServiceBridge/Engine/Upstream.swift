@@ -91,6 +91,9 @@ public final class Upstream: Sendable, LoadBalanced {
             return
         }
         group.any().scheduleTask(in: delay) { [self] in
+            // Looked at again when the task runs: a task that outlived `stop()` (it may run while the event loops
+            // shut down) must not start an exchange whose reply nothing can take any more.
+            guard !stopped.load(ordering: .relaxed) else { return }
             let query = DNSMessage.query(name: options.healthCheckName, type: .ns,
                                          id: UInt16.random(in: .min ... .max),
                                          recursionDesired: options.healthCheckRecursionDesired)
@@ -117,6 +120,9 @@ public final class Upstream: Sendable, LoadBalanced {
     func probeUntilAnswered(after delay: TimeAmount = .zero) {
         guard !stopped.load(ordering: .relaxed), !hasAnswered else { return }
         group.any().scheduleTask(in: delay) { [self] in
+            // Looked at again when the task runs: a task that outlived `stop()` (it may run while the event loops
+            // shut down) must not start an exchange whose reply nothing can take any more.
+            guard !stopped.load(ordering: .relaxed) else { return }
             let query = DNSMessage.query(name: options.healthCheckName, type: .ns,
                                          id: UInt16.random(in: .min ... .max),
                                          recursionDesired: options.healthCheckRecursionDesired)

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 /// A gRPC DnsService upstream (CoreDNS `grpc://` server or any implementation): one channel, HTTP/2
 /// multiplexing every query, a deadline per call, and gRPC core reconnecting after the upstream restarts.
@@ -18,7 +19,8 @@ public final class GRPCUpstreamTransport: UpstreamExchanger {
 
     public func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
         -> EventLoopFuture<DNSMessage> {
-        let promise = group.any().makePromise(of: DNSMessage.self)
+        // On the caller's own loop when it is one: the reply then never needs a loop other than the one asking.
+        let promise = (MultiThreadedEventLoopGroup.currentEventLoop ?? group.any()).makePromise(of: DNSMessage.self)
         let timeout = Duration.nanoseconds(max(1, (deadline - .now()).nanoseconds))
         counters.exchanges.add(1, ordering: .relaxed)
         channel.unaryCall(method: DnsServiceMethod.query, request: DnsPacketCodec.encode(query.bytes),
