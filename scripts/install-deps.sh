@@ -4,7 +4,8 @@
 # build: gRPC core, protobuf-c and OpenSSL headers, and tcmalloc (gperftools), for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
 # test:  demo + pytest, prometheus_client, grpcio-health-checking, kubernetes-validate (the manifests' schemas, offline),
-#        and unbound (an independent DNS-over-TLS server).
+#        httpx2 and h2 (dnspython's DoH client, raw HTTP/2 frames), and unbound (an independent DNS-over-TLS server),
+#        dnsdist (an independent DoH server) and dnsperf (its DoH mode).
 # bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
 # apt-get update runs at most once, and only when a Debian package is missing. Python packages go to $PYTHON
 # (default python3) with `python3 -m pip`.
@@ -17,13 +18,13 @@ export DEBIAN_FRONTEND=noninteractive
 apt_build=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libssl-dev libgoogle-perftools-dev pkg-config)
 apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
-apt_test=(unbound iproute2)
+apt_test=(unbound iproute2 dnsdist dnsperf)
 pip_demo=(grpcio grpcio-tools dnspython)
-pip_test=(pytest prometheus_client grpcio-health-checking kubernetes-validate)
+pip_test=(pytest prometheus_client grpcio-health-checking kubernetes-validate httpx2 h2)
 # What each pip package is imported as, to check for it.
 declare -A import_name=([grpcio]=grpc [grpcio-tools]=grpc_tools [dnspython]=dns [pytest]=pytest
                         [prometheus_client]=prometheus_client [grpcio-health-checking]=grpc_health
-                        [kubernetes-validate]=kubernetes_validate)
+                        [kubernetes-validate]=kubernetes_validate [httpx2]=httpx2 [h2]=h2)
 
 case "$what" in
   build) apt_pkgs=("${apt_build[@]}"); pip_pkgs=() ;;

@@ -97,7 +97,11 @@ def serve(host: str, port: int, tag: str, delay: float, rcode: int, workers: int
     server.start()
     mode = "plaintext" if credentials is None else "TLS"
     print(f"dns_grpc_server[{tag}]: serving DnsService on {addr} ({mode})", file=sys.stderr, flush=True)
-    stop.wait()
+    # Waits in short steps, never in one untimed wait: Python runs a signal handler only in the main thread, and a
+    # main thread blocked in an untimed lock wait may not wake for it (gRPC's own threads can take the signal), so
+    # a SIGTERM could go unhandled until the test killed us. grpcio waits the same way (MAXIMUM_WAIT_TIMEOUT).
+    while not stop.wait(0.1):
+        pass
     server.stop(grace=1).wait(5)
     print(f"dns_grpc_server[{tag}]: stopped", file=sys.stderr, flush=True)
     return 0

@@ -38,9 +38,12 @@ CERTS = REPO / "certs"
 ZONE = "example.org."
 METHOD = "/coredns.dns.DnsService/Query"
 
-# Debug builds on a 2-core machine start slowly; these bound every wait, they are not expected durations.
+# Debug builds on a 2-core machine start slowly, and `make test` may share the machine with a build: these bound
+# every wait (a hang), they are not expected durations. A test waits for a condition, never for a time.
 READY_TIMEOUT = float(os.environ.get("DNSGRPCD_READY_TIMEOUT", "30"))
-STOP_TIMEOUT = 10.0
+STOP_TIMEOUT = 20.0
+# One DNS query, gRPC call or HTTP request to a local server that is up: answered in milliseconds, bounded by this.
+CALL_TIMEOUT = 15.0
 
 
 # --- addresses and ports -------------------------------------------------------------------------------------------
@@ -72,6 +75,20 @@ def free_port(host: str = "127.0.0.1") -> int:
                     continue
                 return port
     raise RuntimeError(f"found no port free for both TCP and UDP on {host} in 100 tries")
+
+
+def udp_bound(host: str, port: int) -> bool:
+    """Whether a UDP socket of this machine is bound to `port`: in /proc/net/udp6, or for an IPv4 `host` also in
+    /proc/net/udp (an IPv6 wildcard socket takes IPv4 too).
+
+    Asks the kernel, not the server: a probe datagram would reach a test's counters."""
+    want = f":{port:04X}"
+    for path in ("/proc/net/udp6",) if ":" in host else ("/proc/net/udp", "/proc/net/udp6"):
+        with open(path) as table:
+            next(table)
+            if any(line.split()[1].endswith(want) for line in table):
+                return True
+    return False
 
 
 def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -141,6 +158,24 @@ class Process:
                 return
             time.sleep(0.05)
         raise ProcessError(f"{join_hostport(host, port)} did not accept within {timeout}s\n{self.describe()}")
+
+    def wait_for_udp(self, host: str, port: int, timeout: float = READY_TIMEOUT) -> None:
+        """Waits until a UDP socket is bound to `port` (see udp_bound); fails early if the process exits."""
+        deadline = time.monotonic() + timeout
+        while not udp_bound(host, port):
+            if not self.alive():
+                raise ProcessError(f"{self.name} exited with {self.popen.returncode} before UDP "
+                                   f"{join_hostport(host, port)} was bound\n{self.describe()}")
+            if time.monotonic() >= deadline:
+                raise ProcessError(f"no UDP socket bound to {join_hostport(host, port)} within {timeout}s\n"
+                                   f"{self.describe()}")
+            time.sleep(0.02)
+
+    def wait_for_log(self, text: str, timeout: float = READY_TIMEOUT, count: int = 1) -> str:
+        """Waits until the log holds `text` (`count` times) and returns the log. Written by the process's own
+        logging, a line can follow the event it tells of (a port that accepts, an answer sent) by a moment."""
+        return wait_until(lambda: self.log().count(text) >= count and self.log(), timeout,
+                          f"{text!r} in the log of {self.name} ({count} times)")
 
     def stop(self, sig: int = signal.SIGTERM, expect: int | None = 0, timeout: float = STOP_TIMEOUT) -> int:
         """Sends `sig`, waits up to `timeout` (then SIGKILL), and asserts the exit code is `expect` (None: any).
@@ -223,20 +258,74 @@ class Dnsgrpcd(Process):
         raise ValueError(f"{self.name} was started without --grpc")
 
 
+def _corefile_dns_ports(args: list[str], env: dict[str, str] | None, cwd: Path | None) -> set[int]:
+    """The ports of the plain DNS server blocks (UDP and TCP) of the Corefile dnsgrpcd will read with `args`: -conf,
+    else ./Corefile, else the default block on -dns.port. Keys with another scheme (tls://, grpc://) and blocks with
+    a `tls` directive serve no UDP. A reading that fails gives no ports (only TCP is then waited for)."""
+    if any(a == opt or a.startswith(opt + "=") for a in args for opt in ("--grpc", "--dns", "--upstream")):
+        return set()  # the quick-start flags: no Corefile
+    values = {}
+    for i, a in enumerate(args):
+        for opt in ("-conf", "--conf", "-dns.port"):
+            if a == opt and i + 1 < len(args):
+                values[opt.lstrip("-")] = args[i + 1]
+            elif a.startswith(opt + "="):
+                values[opt.lstrip("-")] = a.split("=", 1)[1]
+    try:
+        dns_port = int(values.get("dns.port", 53))
+        base = Path(cwd) if cwd else Path.cwd()
+        conf = Path(values["conf"]) if "conf" in values else Path("Corefile")
+        conf = conf if conf.is_absolute() else base / conf
+        if not conf.exists():
+            return set() if "conf" in values else {dns_port}
+        variables = {**os.environ, **(env or {})}
+        text = re.sub(r"\{\$(\w+)\}|\{%(\w+)%\}", lambda m: variables.get(m.group(1) or m.group(2), ""),
+                      conf.read_text())
+        ports: set[int] = set()
+        depth, keys, has_tls = 0, [], False
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if depth == 0 and line.endswith("{") and not line.startswith("("):
+                keys, has_tls = line[:-1].replace(",", " ").split(), False
+            elif depth == 1 and (line == "tls" or line.startswith("tls ")):
+                has_tls = True
+            depth += line.count("{") - line.count("}")
+            if depth == 0 and keys:
+                if not has_tls:
+                    for key in keys:
+                        scheme, _, rest = key.rpartition("://")
+                        if scheme in ("", "dns"):
+                            port = re.search(r":(\d+)$", rest)
+                            ports.add(int(port.group(1)) if port else dns_port)
+                keys = []
+        return ports
+    except (OSError, ValueError):
+        return set()
+
+
 def start_dnsgrpcd(*args: str, log_dir: Path, wait_for: list[str] | None = None,
                    timeout: float = READY_TIMEOUT, env: dict[str, str] | None = None,
                    name: str = "dnsgrpcd", cwd: Path | None = None) -> Dnsgrpcd:
     """Starts dnsgrpcd with `args` (in `cwd`, default the current directory) and waits until each address in
-    `wait_for` accepts TCP connections.
+    `wait_for` accepts TCP connections, and for a DNS listener (--dns, or a plain DNS block of the Corefile) until
+    its UDP socket is bound too: dnsgrpcd binds a listener's TCP socket first, so a query sent over UDP as soon as
+    TCP accepts could find no socket (and, ICMP port unreachable being lost on an unconnected socket, time out).
 
     `wait_for` defaults to every --grpc and --dns address in `args`; pass [] to not wait."""
-    argv = [str(dnsgrpcd_binary()), *map(str, args)]
+    args = [str(a) for a in args]
+    argv = [str(dnsgrpcd_binary()), *args]
     log_dir = Path(log_dir)
     log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
     proc = Dnsgrpcd(name, argv, log_path, env=env, cwd=cwd)
     try:
+        udp_addresses = {split_hostport(v) for o, v in zip(args, args[1:]) if o == "--dns"} \
+            | {split_hostport(a.split("=", 1)[1]) for a in args if a.startswith("--dns=")}
+        udp_ports = _corefile_dns_ports(args, env, cwd)
         for addr in (listen_addresses(args) if wait_for is None else wait_for):
-            proc.wait_for_port(*split_hostport(addr), timeout=timeout)
+            host, port = split_hostport(addr)
+            proc.wait_for_port(host, port, timeout=timeout)
+            if (host, port) in udp_addresses or port in udp_ports:
+                proc.wait_for_udp(host, port, timeout=timeout)
     except BaseException:
         proc.kill()
         raise
@@ -324,7 +413,7 @@ class Knotd(Process):
         return join_hostport("127.0.0.1", self.port)
 
 
-def start_knotd(work_dir: Path, port: int | None = None, timeout: float = 15.0) -> Knotd:
+def start_knotd(work_dir: Path, port: int | None = None, timeout: float = READY_TIMEOUT) -> Knotd:
     """Starts knotd in the foreground on 127.0.0.1:port serving example.org, and waits until it answers SOA."""
     work_dir = Path(work_dir)
     port = port or free_port()
@@ -343,19 +432,26 @@ def start_knotd(work_dir: Path, port: int | None = None, timeout: float = 15.0) 
 
 
 def wait_for_dns(host: str, port: int, name: str, rdtype: str = "SOA", proc: Process | None = None,
-                 timeout: float = 15.0) -> None:
-    """Waits until a UDP query for name/rdtype is answered NOERROR with an answer."""
+                 timeout: float = READY_TIMEOUT) -> None:
+    """Waits until a UDP query for name/rdtype is answered NOERROR with an answer.
+
+    Also a warm-up: a forwarder's first query may wait for its upstream connection (gRPC, TLS), which a loaded
+    machine can make slower than an exchange timeout; once this returns, that connection is up. Each try waits
+    longer than the last (0.5 s, doubling to 4 s), so that a slow machine's answers are heard too."""
     import dns.message
     import dns.query
     import dns.rcode
 
     deadline = time.monotonic() + timeout
     last = "no reply"
+    attempt = 0.5
     while time.monotonic() < deadline:
         if proc is not None and not proc.alive():
             raise ProcessError(f"{proc.name} exited with {proc.popen.returncode}\n{proc.describe()}")
         try:
-            reply = dns.query.udp(dns.message.make_query(name, rdtype), host, port=port, timeout=0.5)
+            try_for = min(attempt, max(0.1, deadline - time.monotonic()))
+            attempt = min(attempt * 2, 4.0)
+            reply = dns.query.udp(dns.message.make_query(name, rdtype), host, port=port, timeout=try_for)
             if reply.rcode() == dns.rcode.NOERROR and reply.answer:
                 return
             last = f"rcode {dns.rcode.to_text(reply.rcode())}, {len(reply.answer)} answer RRsets"
@@ -379,7 +475,7 @@ class DnsGrpcServer(Process):
 
 
 def start_dns_grpc_server(log_dir: Path, tag: str = "a", port: int | None = None, extra_args: tuple[str, ...] = (),
-                          timeout: float = 15.0) -> DnsGrpcServer:
+                          timeout: float = READY_TIMEOUT) -> DnsGrpcServer:
     """Starts dns_grpc_server.py on 127.0.0.1:port (a free one by default) and waits until it accepts."""
     port = port or free_port()
     argv = [sys.executable, str(DNS_GRPC_SERVER), "--port", str(port), "--tag", tag, *extra_args]
@@ -469,15 +565,15 @@ class DnsServiceClient:
         # No serializers: the request goes on the wire byte for byte, the response comes back as bytes.
         self._raw = self.channel.unary_unary(METHOD)
 
-    def query(self, msg: bytes, timeout: float = 5.0) -> bytes:
+    def query(self, msg: bytes, timeout: float = CALL_TIMEOUT) -> bytes:
         """Reply bytes, or raises grpc.RpcError."""
         return self._query(self._packet(msg=msg), timeout=timeout).msg
 
-    def query_future(self, msg: bytes, timeout: float = 5.0):
+    def query_future(self, msg: bytes, timeout: float = CALL_TIMEOUT):
         """A grpc.Future whose result() is a DnsPacket."""
         return self._query.future(self._packet(msg=msg), timeout=timeout)
 
-    def call_raw(self, request: bytes, timeout: float = 5.0) -> bytes:
+    def call_raw(self, request: bytes, timeout: float = CALL_TIMEOUT) -> bytes:
         return self._raw(request, timeout=timeout)
 
     def close(self) -> None:
@@ -490,7 +586,7 @@ class DnsServiceClient:
         self.close()
 
 
-def grpc_query(addr: str, msg: bytes, timeout: float = 5.0, credentials=None,
+def grpc_query(addr: str, msg: bytes, timeout: float = CALL_TIMEOUT, credentials=None,
                server_name: str | None = None) -> bytes:
     """One Query call on a fresh channel (TLS with `credentials`): reply bytes, or raises grpc.RpcError."""
     with DnsServiceClient(addr, credentials=credentials, server_name=server_name) as client:
@@ -525,7 +621,7 @@ class Unbound(Process):
 
 
 def start_unbound_dot(work_dir: Path, forward_to: str, port: int | None = None, cert: str = "server.pem",
-                      key: str = "server-key.pem", timeout: float = 15.0) -> Unbound:
+                      key: str = "server-key.pem", timeout: float = READY_TIMEOUT) -> Unbound:
     """Starts unbound serving DNS over TLS only, on 127.0.0.1:port with a certificate of the test PKI, forwarding
     every query to `forward_to` (HOST:PORT, e.g. knotd); waits until its TLS port accepts connections."""
     work_dir = Path(work_dir).resolve()
@@ -570,12 +666,13 @@ forward-zone:
     return proc
 
 
-def kdig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 15.0) -> DigResult:
+def kdig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 30.0) -> DigResult:
     """Asks `server` (HOST:PORT) with Knot's kdig (e.g. options "+tls", "+tls-ca=...") and parses status, answer
     and authority sections; raises RuntimeError when kdig gets no answer (a refused TLS handshake, say)."""
     host, port = split_hostport(server)
-    # kdig prints section titles only in its full output, which the parser needs.
-    argv = ["kdig", "+time=2", "+retry=1", f"@{host}", "-p", str(port), name, rdtype, *options]
+    # kdig prints section titles only in its full output, which the parser needs. A refused handshake fails at
+    # once; the 5 s per try only bounds a loaded machine's slow one.
+    argv = ["kdig", "+time=5", "+retry=1", f"@{host}", "-p", str(port), name, rdtype, *options]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
@@ -604,10 +701,13 @@ class DigResult:
         return f"DigResult({self.rcode}, answer={sorted(self.answer)}, authority={sorted(self.authority)})"
 
 
-def dig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 10.0) -> DigResult:
-    """Asks `server` (HOST:PORT) with the real dig and parses status, answer and authority sections."""
+def dig(server: str, name: str, rdtype: str = "A", *options: str, timeout: float = 30.0) -> DigResult:
+    """Asks `server` (HOST:PORT) with the real dig and parses status, answer and authority sections.
+
+    5 s per try bounds a loaded machine's slow answer (a forwarder's reply to an upstream's failure comes within
+    its 5 s request deadline); options given later (e.g. "+time=8", "+tries=1") override these."""
     host, port = split_hostport(server)
-    argv = ["dig", "+noall", "+comments", "+answer", "+authority", "+time=2", "+tries=2",
+    argv = ["dig", "+noall", "+comments", "+answer", "+authority", "+time=5", "+tries=2",
             f"@{host}", "-p", str(port), name, rdtype, *options]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
@@ -640,7 +740,7 @@ def parse_dig_output(stdout: str, argv: list[str]) -> DigResult:
 
 # --- operations endpoints: /metrics, /health, /ready, grpc.health.v1 --------------------------------------------------
 
-def http_get(addr: str, path: str, timeout: float = 2.0) -> tuple[int, str]:
+def http_get(addr: str, path: str, timeout: float = CALL_TIMEOUT) -> tuple[int, str]:
     """(status, body) of GET http://addr/path; raises OSError when nothing answers."""
     import http.client
     host, port = split_hostport(addr)
@@ -698,7 +798,8 @@ def scrape(addr: str) -> Metrics:
     return Metrics(body)
 
 
-def wait_for_metric(addr: str, name: str, minimum: float, timeout: float = 15.0, **labels: str) -> Metrics:
+def wait_for_metric(addr: str, name: str, minimum: float, timeout: float = READY_TIMEOUT,
+                    **labels: str) -> Metrics:
     """Scrapes until `name{labels}` reaches `minimum` (for counters that background work moves)."""
     deadline = time.monotonic() + timeout
     metrics = scrape(addr)
@@ -773,7 +874,7 @@ class SlowDnsServer:
         self.close()
 
 
-def grpc_health_check(addr: str, service: str = "", timeout: float = 5.0):
+def grpc_health_check(addr: str, service: str = "", timeout: float = CALL_TIMEOUT):
     """grpc.health.v1.Health/Check through grpcio-health-checking: the response's status (an enum value)."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -789,8 +890,10 @@ class TaggedResponder:
 
     Every TXT query is answered with TXT "tag=NAME" (other types: NOERROR, no answer). It counts what it saw:
     `queries` (client queries), `checks` (health checks, `. IN NS`), `udp_ports` (source ports of UDP queries),
-    `tcp_accepted` and `tcp_open` (connections). It can be stopped and started again on the same port, slowed
-    (`delay`, seconds, per query, without blocking other queries) and made to misbehave (`mode`):
+    `tcp_accepted` and `tcp_open` (connections), `in_flight` and `most_in_flight` (client queries received and not
+    yet answered: now, and the most at any one time), and `names` (the client queries' names, in order). It can
+    be stopped and started again on the same port, slowed (`delay`, seconds, per query, without blocking other
+    queries) and made to misbehave (`mode`):
       "wrong_id_first"        a reply with another ID (tag=spoof) first, then the right one
       "wrong_question_first"  a reply for another name with the right ID (tag=spoof) first, then the right one
       "wrong_question_only"   only the reply for another name (tag=spoof)
@@ -831,6 +934,9 @@ It also records the query IDs it saw (`ids`).
             self.tcp_open = 0
             self.garbage = 0
             self.ids: list[int] = []
+            self.names: list[str] = []
+            self.in_flight = 0
+            self.most_in_flight = 0
 
     # lifecycle
 
@@ -902,6 +1008,8 @@ It also records the query IDs it saw (`ids`).
             else:
                 self.queries += 1
                 self.ids.append(query.id)
+                if q is not None:
+                    self.names.append(q.name.to_text())
 
         def reply(tag: str, name=None, id_=None) -> bytes:
             r = dns.message.make_response(query)
@@ -951,14 +1059,31 @@ It also records the query IDs it saw (`ids`).
                 except OSError:
                     return
 
+        def answered() -> None:
+            with self._lock:
+                self.in_flight -= 1
+
         is_check, answers = self._answers(wire)
+        counted = bool(answers) and not is_check
+        if counted:
+            with self._lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
         if self.delay and not is_check:
             def slow():
-                if not stop.wait(self.delay):
-                    run(answers)
+                try:
+                    if not stop.wait(self.delay):
+                        run(answers)
+                finally:
+                    if counted:
+                        answered()
             threading.Thread(target=slow, daemon=True).start()
         else:
-            run(answers)
+            try:
+                run(answers)
+            finally:
+                if counted:
+                    answered()
 
     def _serve_udp(self, sock, stop) -> None:
         while not stop.is_set():
@@ -1039,11 +1164,13 @@ def txt_tag(reply) -> str | None:
 
 
 def forward_corefile(listen_port: int, upstreams: list[str], options: list[str] | tuple[str, ...] = (),
-                     zone: str = ".") -> str:
-    """A Corefile with one block on 127.0.0.1:listen_port forwarding `zone` to `upstreams` with `options`."""
+                     zone: str = ".", plugins: list[str] | tuple[str, ...] = ()) -> str:
+    """A Corefile with one block on 127.0.0.1:listen_port forwarding `zone` to `upstreams` with `options`, after
+    `plugins` (directive lines such as "prometheus 127.0.0.1:PORT")."""
     body = "".join(f"        {o}\n" for o in options)
     block = f" {{\n{body}    }}" if options else ""
-    return (f".:{listen_port} {{\n    bind 127.0.0.1\n"
+    extra = "".join(f"    {p}\n" for p in plugins)
+    return (f".:{listen_port} {{\n    bind 127.0.0.1\n{extra}"
             f"    forward {zone} {' '.join(upstreams)}{block}\n}}\n")
 
 

@@ -216,7 +216,10 @@ def example_env(port: int) -> dict[str, str]:
     return {"CERTS": str(support.REPO / "certs"), "CORE_PORT": str(port), "EDGE_PORT": str(port),
             "DNS_PORT": str(port), "GRPC_PORT": str(port), "UPSTREAM": "127.0.0.1:53",
             "GRPC_UPSTREAM": "127.0.0.1:5553", "HOSTS_FILE": str(support.example_corefile("hosts-override/hosts")),
-            **{f"UPSTREAM_{k}": "127.0.0.1:53" for k in "ABC"}}
+            **{f"UPSTREAM_{k}": "127.0.0.1:53" for k in "ABC"},
+            # NodeLocal DNSCache and kubeadm: nothing is bound, so these ports need only differ from the DNS one.
+            "DNS_DOMAIN": "cluster.local", "LOCAL_DNS": "127.0.0.1", "DNS_SERVER": "127.0.0.2",
+            "CLUSTER_DNS": "127.0.0.1:53", "METRICS_PORT": "19253", "HEALTH_PORT": "18080", "READY_PORT": "18181"}
 
 
 def example_corefiles() -> list[str]:

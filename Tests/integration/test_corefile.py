@@ -60,7 +60,7 @@ def test_gateway_example(dnsgrpcd, knot):
     proc = start_conf(dnsgrpcd, support.example_corefile("gateway/Corefile"), port,
                       env={"GRPC_PORT": str(port), "UPSTREAM": knot.addr})
     # multiplex_udp and nothing in front of forward: grpcio -> the datagram relay -> knotd.
-    assert "gRPC queries are forwarded by the datagram relay" in proc.log()
+    proc.wait_for_log("gRPC queries are forwarded by the datagram relay")
     with support.DnsServiceClient(f"127.0.0.1:{port}") as client:
         for name, rdtype in [("www.example.org", "A"), ("example.org", "MX"), ("nope.example.org", "A")]:
             reply = dns.message.from_wire(client.query(dns.message.make_query(name, rdtype).to_wire()))
@@ -205,7 +205,7 @@ def test_sighup_reload_moves_queries_to_the_new_upstream(dnsgrpcd, dns_grpc_serv
     assert support.dig(f"127.0.0.1:{port}", "t.example.net", "TXT", "+tcp").answer >= {
         ("t.example.net.", "IN", "TXT", '"tag=new"')}
     assert proc.alive()
-    assert "configuration reloaded" in proc.log()
+    proc.wait_for_log("configuration reloaded")
 
 
 def test_reload_directive_picks_up_a_changed_corefile(dnsgrpcd, dns_grpc_server, tmp_path):
@@ -311,7 +311,7 @@ def test_no_corefile_serves_whoami_on_the_default_port(dnsgrpcd, tmp_path):
     port = support.free_port()
     proc = dnsgrpcd("-dns.port", str(port), wait_for=[f"127.0.0.1:{port}"], cwd=tmp_path)
     assert_whoami(whoami_reply(port))
-    assert "no Corefile" in proc.log()
+    proc.wait_for_log("no Corefile")
 
 
 def test_corefile_in_the_working_directory_is_the_default(dnsgrpcd, dns_grpc_server, tmp_path):

@@ -48,19 +48,27 @@ def responders():
 
 @pytest.fixture
 def forwarder(dnsgrpcd, tmp_path):
-    """Factory: forwarder(upstreams, *options) -> the DNS port of dnsgrpcd forwarding `.` to them with `options`."""
+    """Factory: forwarder(upstreams, *options, metrics=None) -> the DNS port of dnsgrpcd forwarding `.` to them with
+    `options`; with `metrics` (HOST:PORT) the block serves /metrics there too."""
 
-    def start(upstreams: list[support.TaggedResponder], *options: str) -> int:
+    def start(upstreams: list[support.TaggedResponder], *options: str, metrics: str | None = None) -> int:
         port = support.free_port()
         conf = tmp_path / f"Corefile-{port}"
-        conf.write_text(support.forward_corefile(port, [u.addr for u in upstreams], options))
-        dnsgrpcd("-conf", str(conf), "--log-level", "debug", wait_for=[f"127.0.0.1:{port}"])
+        plugins = [f"prometheus {metrics}"] if metrics else []
+        conf.write_text(support.forward_corefile(port, [u.addr for u in upstreams], options, plugins=plugins))
+        dnsgrpcd("-conf", str(conf), "--log-level", "debug",
+                 wait_for=[f"127.0.0.1:{port}"] + ([metrics] if metrics else []))
         return port
 
     return start
 
 
-def ask(port: int, name: str = "q.example.org.", timeout: float = 8.0) -> dns.message.Message:
+# A query is answered in milliseconds, or after the 2 s exchange timeout and the next upstream; this only bounds a
+# lost one, on a machine a build may be loading.
+ASK_TIMEOUT = 15.0
+
+
+def ask(port: int, name: str = "q.example.org.", timeout: float = ASK_TIMEOUT) -> dns.message.Message:
     """One TXT query over UDP to dnsgrpcd; the reply (it must answer this query)."""
     query = dns.message.make_query(name, "TXT")
     reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=timeout)
@@ -115,16 +123,21 @@ def test_random_touches_all_three(responders, forwarder):
 
 def test_least_conn_gives_a_slow_upstream_few(responders, forwarder):
     fast = responders(2)
-    slow = responders(1, delay=0.3)[0]
+    # 0.8 s: far slower than a fast upstream on a loaded machine (tens of ms), well inside the 2 s exchange timeout.
+    slow = responders(1, delay=0.8)[0]
     port = forwarder([fast[0], slow, fast[1]], "policy least_conn")
     replies = ask_many(port, 160, workers=8)
-    assert all(r.rcode() == NOERROR for r in replies)
-    total = sum(u.queries for u in (*fast, slow))
-    assert total == 160
-    # With 8 clients the slow one always has more in flight than the fast ones, so it only gets a query when it
-    # has none in flight: a handful, where random would give it about 53.
-    assert slow.queries <= 0.15 * total, (slow, fast)
-    assert all(u.queries >= 0.3 * total for u in fast), (slow, fast)
+    answered = tags(replies)
+    assert sum(answered.get(u.tag, 0) for u in (*fast, slow)) == 160, answered
+    # least_conn sends a query to an upstream with the fewest in flight. Of 8 clients' queries at most 7 others are
+    # in flight then, so the slow one never holds more than 3 (2 each, plus the one it takes; one more for two relay
+    # threads picking at once), however slow the machine. Random or round robin pile the clients up on it: 7 or 8.
+    assert slow.most_in_flight <= 4, (slow.most_in_flight, slow, fast)
+    # Its share: with in-flight counts level, each upstream's share is proportional to 1/latency, so the slow one
+    # takes about 2% here (1/3 at random), and under 20% even if the fast ones slow to 0.2 s on a loaded machine.
+    # Counted by who answered, so that a retry after a late exchange (a stalled machine) is not counted twice.
+    assert answered.get(slow.tag, 0) <= 0.2 * 160, (answered, slow, fast)
+    assert all(answered.get(u.tag, 0) >= 0.3 * 160 for u in fast), (answered, slow, fast)
 
 
 def test_weighted_3_1_0(responders, forwarder):
@@ -158,7 +171,7 @@ def test_failover_without_servfail_and_recovery_by_health_check(responders, forw
         i = 0
         while not stop.is_set() and i < 5000:
             try:
-                results.append(ask(port, f"s{i}.example.org.", timeout=6))
+                results.append(ask(port, f"s{i}.example.org."))
             except Exception as e:  # noqa: BLE001 - recorded and asserted below
                 results.append(e)
             i += 1
@@ -167,33 +180,34 @@ def test_failover_without_servfail_and_recovery_by_health_check(responders, forw
     client = threading.Thread(target=stream, daemon=True)
     client.start()
     try:
-        support.wait_until(lambda: len(results) >= 50, 10, "50 queries were answered")
+        support.wait_until(lambda: len(results) >= 50, 30, "50 queries were answered")
         ups[1].stop()
         stopped_at = len(results)
-        support.wait_until(lambda: len(results) >= stopped_at + 100, 15, "100 more queries with b stopped")
+        support.wait_until(lambda: len(results) >= stopped_at + 100, 60, "100 more queries with b stopped")
         checks_before = ups[1].checks
         before_restart = ups[1].queries
         ups[1].start()
-        support.wait_until(lambda: ups[1].queries > before_restart, 10,
+        support.wait_until(lambda: ups[1].queries > before_restart, 30,
                            "the restarted upstream gets queries again")
         assert ups[1].checks > checks_before, "it came back through a health check (. IN NS)"
-        support.wait_until(lambda: len(results) >= stopped_at + 150, 10, "the stream goes on")
+        support.wait_until(lambda: len(results) >= stopped_at + 150, 30, "the stream goes on")
     finally:
         stop.set()
-        client.join(timeout=10)
+        client.join(timeout=30)
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors[:3]
     assert tags(results).keys() <= {"a", "b", "c"}, tags(results)
 
 
-def _mark_all_down(port: int, ups: list[support.TaggedResponder]) -> None:
+def _mark_all_down(port: int, metrics: str, ups: list[support.TaggedResponder]) -> None:
     """Stops every upstream, lets one query fail on all of them and their health checks fail, restarts them."""
     for u in ups:
         u.stop()
     assert ask(port, "dead.example.org.").rcode() == SERVFAIL, "every upstream failed"
-    # max_fails 1: the first failed health check (started at once, 2s at most) marks each down; the next check
-    # is a minute away, so they stay down after the restart below.
-    time.sleep(2.5)
+    # max_fails 1: the first failed health check (started at once) marks each down; the next check is a minute
+    # away, so they stay down after the restart below.
+    support.wait_until(lambda: all(support.scrape(metrics).value("dnsgrpcd_upstream_healthy", to=u.addr) == 0
+                                   for u in ups), support.READY_TIMEOUT, "every upstream marked down")
     for u in ups:
         u.reset_counts()
         u.start()
@@ -201,9 +215,10 @@ def _mark_all_down(port: int, ups: list[support.TaggedResponder]) -> None:
 
 def test_all_down_sprays_at_random(responders, forwarder):
     ups = responders(3)
-    port = forwarder(ups, "policy sequential", "max_fails 1", "health_check 60s")
+    metrics = f"127.0.0.1:{support.free_port()}"
+    port = forwarder(ups, "policy sequential", "max_fails 1", "health_check 60s", metrics=metrics)
     assert tags(ask_many(port, 5)) == {"a": 5}
-    _mark_all_down(port, ups)
+    _mark_all_down(port, metrics, ups)
     replies = ask_many(port, 30, prefix="spray")
     assert all(r.rcode() == NOERROR for r in replies), tags(replies)
     # Sequential would send all to a; spraying picks among all three at random.
@@ -213,9 +228,10 @@ def test_all_down_sprays_at_random(responders, forwarder):
 
 def test_all_down_with_failfast_is_servfail(responders, forwarder):
     ups = responders(3)
+    metrics = f"127.0.0.1:{support.free_port()}"
     port = forwarder(ups, "policy sequential", "max_fails 1", "health_check 60s",
-                     "failfast_all_unhealthy_upstreams")
-    _mark_all_down(port, ups)
+                     "failfast_all_unhealthy_upstreams", metrics=metrics)
+    _mark_all_down(port, metrics, ups)
     replies = ask_many(port, 10, prefix="failfast")
     assert tags(replies) == {"SERVFAIL": 10}
     assert [u.queries for u in ups] == [0, 0, 0], "nothing is sent while every upstream is down"
@@ -224,20 +240,28 @@ def test_all_down_with_failfast_is_servfail(responders, forwarder):
 def test_grpc_upstream_is_health_checked_through_dnsservice(dnsgrpcd, dns_grpc_server, tmp_path):
     """proxy with `protocol grpc insecure`: the health check is a DnsService Query call like the queries."""
     first, second = dns_grpc_server(tag="ga"), dns_grpc_server(tag="gb")
-    port = support.free_port()
+    port, metrics = support.free_port(), f"127.0.0.1:{support.free_port()}"
     conf = tmp_path / "Corefile"
-    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    proxy . {first.addr} {second.addr} {{\n"
+    conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    prometheus {metrics}\n"
+                    f"    proxy . {first.addr} {second.addr} {{\n"
                     f"        protocol grpc insecure\n        policy sequential\n    }}\n}}\n")
-    proc = dnsgrpcd("-conf", str(conf), "--log-level", "debug", wait_for=[f"127.0.0.1:{port}"])
+    proc = dnsgrpcd("-conf", str(conf), "--log-level", "debug", wait_for=[f"127.0.0.1:{port}", metrics])
+    # The first query may wait for the gRPC channel to connect.
+    support.wait_until(lambda: support.txt_tag(ask(port, "warm.example.org.")) == "ga", support.READY_TIMEOUT,
+                       "the first gRPC upstream answers")
     assert tags(ask_many(port, 5)) == {"ga": 5}
     first.stop()
     assert tags(ask_many(port, 10, prefix="down")) == {"gb": 10}, "failover, no SERVFAIL"
-    time.sleep(1.0)  # failing health checks (DnsService calls) keep it down
+    # Failing health checks (DnsService calls) mark it down (max_fails 2).
+    support.wait_until(lambda: support.scrape(metrics).value("dnsgrpcd_upstream_healthy", to=first.addr) == 0,
+                       support.READY_TIMEOUT, "the stopped gRPC upstream marked down")
     dns_grpc_server(tag="ga", port=first.port)
-    support.wait_until(lambda: support.txt_tag(ask(port)) == "ga", 10, "the restarted gRPC upstream answers again")
-    back = [line for line in proc.log().splitlines()
-            if "upstream healthy again" in line and f"upstream=grpc://{first.addr}" in line]
-    assert back, "it came back through a health check over its own (gRPC) transport"
+    support.wait_until(lambda: support.txt_tag(ask(port)) == "ga", support.READY_TIMEOUT,
+                       "the restarted gRPC upstream answers again")
+    # It came back through a health check over its own (gRPC) transport (the log line can follow the answer).
+    support.wait_until(lambda: [line for line in proc.log().splitlines()
+                                if "upstream healthy again" in line and f"upstream=grpc://{first.addr}" in line],
+                       support.READY_TIMEOUT, "'upstream healthy again' for the restarted gRPC upstream")
 
 
 # --- spoofing ------------------------------------------------------------------------------------------------------
@@ -255,7 +279,7 @@ def test_udp_reply_larger_than_2048_bytes_comes_through_whole(responders, forwar
     (up,) = responders(1, mode="big_reply")
     port = forwarder([up], "prefer_udp")
     query = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=4096)
-    wire = dns.query.udp(query, "127.0.0.1", port=port, timeout=8).to_wire()
+    wire = dns.query.udp(query, "127.0.0.1", port=port, timeout=ASK_TIMEOUT).to_wire()
     reply = dns.message.from_wire(wire)
     assert reply.rcode() == NOERROR and not reply.flags & dns.flags.TC
     assert len(wire) > 3000 and sum(len(rrset) for rrset in reply.answer) == 31
@@ -268,11 +292,11 @@ def test_udp_reply_over_4096_bytes_is_taken_as_truncated_and_fetched_over_tcp(re
     first, and the whole answer is then fetched over TCP."""
     (up,) = responders(1, mode="huge_reply")
     query = dns.message.make_query("huge.example.org.", "TXT", use_edns=0, payload=65000)
-    over_udp = dns.query.udp(query, "127.0.0.1", port=forwarder([up]), timeout=8)
+    over_udp = dns.query.udp(query, "127.0.0.1", port=forwarder([up]), timeout=ASK_TIMEOUT)
     assert over_udp.rcode() == NOERROR and over_udp.flags & dns.flags.TC and not over_udp.answer
     assert up.tcp_accepted == 0
     up.reset_counts()
-    over_tcp = dns.query.tcp(query, "127.0.0.1", port=forwarder([up], "prefer_udp"), timeout=8)
+    over_tcp = dns.query.tcp(query, "127.0.0.1", port=forwarder([up], "prefer_udp"), timeout=ASK_TIMEOUT)
     assert over_tcp.rcode() == NOERROR and not over_tcp.flags & dns.flags.TC
     assert sum(len(rrset) for rrset in over_tcp.answer) == 61
     assert up.queries == 2 and len(up.udp_ports) == 1 and up.tcp_accepted == 1
@@ -284,7 +308,7 @@ def test_queries_leave_with_random_ids(responders, forwarder):
     for i in range(30):
         query = dns.message.make_query(f"id{i}.example.org.", "TXT")
         query.id = 4660
-        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=ASK_TIMEOUT)
         assert reply.id == 4660, "the client gets its own ID back"
     # 30 random draws from 65536 IDs collide with probability below 1%, and two in a row land within 16 of each
     # other with probability 16/65536: the client's ID passed through, or a counter, would fail here.
@@ -299,10 +323,11 @@ def test_wrong_question_only_never_reaches_the_client(responders, forwarder):
     port = forwarder([spoofer, good], "policy sequential")
     started = time.monotonic()
     reply = ask(port)
-    # The spoofed reply is dropped; the exchange times out (2s) and the next upstream answers.
+    # The spoofed reply is dropped; the exchange times out (2s) and the next upstream answers. (A load can only
+    # lengthen the wait: the lower bound shows the spoofed reply ended nothing.)
     assert support.txt_tag(reply) == "b", tags([reply])
     assert spoofer.queries == 1 and good.queries == 1
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started >= 1.9
 
 
 # --- connection reuse ----------------------------------------------------------------------------------------------
@@ -320,44 +345,49 @@ def test_idle_connection_expires(responders, forwarder):
     ask(port)
     assert up.tcp_accepted == 1 and up.tcp_open == 1
     idle_since = time.monotonic()
-    support.wait_until(lambda: up.tcp_open == 0, 4, "the idle connection is closed")
+    # Closed by the sweep 1 to 1.5 s after its last use; within 8 s tells `expire 1s` from the default 10 s.
+    support.wait_until(lambda: up.tcp_open == 0, 8, "the idle connection is closed")
     assert time.monotonic() - idle_since >= 0.9, "not before expire"
     ask(port)
     assert up.tcp_accepted == 2, "a new connection after expiry"
 
 
 def test_max_idle_conns_caps_the_pool(responders, forwarder):
-    up = responders(1, delay=0.3)[0]
+    # Held 1 s each, so that the six clients' queries are all in flight at once even when a loaded machine starts
+    # the client threads slowly (a connection freed early would be reused).
+    up = responders(1, delay=1.0)[0]
     port = forwarder([up], "force_tcp", "max_idle_conns 2")
     assert tags(ask_many(port, 6, workers=6)) == {"a": 6}
-    assert up.tcp_accepted == 6, "six concurrent queries, six connections"
-    support.wait_until(lambda: up.tcp_open == 2, 3, "only two idle connections are kept")
+    assert up.most_in_flight == 6 and up.tcp_accepted == 6, "six concurrent queries, six connections"
+    support.wait_until(lambda: up.tcp_open == 2, 15, "only two idle connections are kept")
     ask_many(port, 2, workers=2, prefix="again")
     assert up.tcp_accepted == 6, "the two kept are reused"
 
 
 def test_without_max_idle_conns_every_connection_is_kept(responders, forwarder):
-    up = responders(1, delay=0.3)[0]
+    up = responders(1, delay=1.0)[0]
     port = forwarder([up], "force_tcp")
     ask_many(port, 6, workers=6)
-    time.sleep(0.5)
+    assert up.most_in_flight == 6, "six concurrent queries"
+    time.sleep(0.5)  # what max_idle_conns 2 would have closed by now (test above): nothing is
     assert up.tcp_accepted == 6 and up.tcp_open == 6
 
 
 # --- max_concurrent ------------------------------------------------------------------------------------------------
 
 def test_max_concurrent_refuses_the_query_over_the_limit(responders, forwarder):
-    up = responders(1, delay=1.0)[0]
+    # Held 1.5 s: the third query is asked while both are still held, however slowly a loaded machine gets there.
+    up = responders(1, delay=1.5)[0]
     port = forwarder([up], "max_concurrent 2")
     with ThreadPoolExecutor(max_workers=2) as pool:
         slow = [pool.submit(ask, port, f"slow{i}.example.org.") for i in range(2)]
-        support.wait_until(lambda: up.queries == 2, 3, "both slow queries reached the upstream")
-        started = time.monotonic()
+        support.wait_until(lambda: up.queries >= 2, support.READY_TIMEOUT, "both slow queries reached the upstream")
         over = ask(port, "over.example.org.")
-        assert over.rcode() == REFUSED
-        assert time.monotonic() - started < 0.5, "refused at once"
-        assert tags([f.result(timeout=5) for f in slow]) == {"a": 2}
-    assert up.queries == 2, "the refused query never reached the upstream"
+        # REFUSED, not an answer: it neither waited for a slot nor went out (checked by name: a retry of a slow
+        # query after a late exchange on a stalled machine would add to the count, not to these names).
+        assert over.rcode() == REFUSED, "refused, not queued for a slot"
+        assert tags([f.result(timeout=ASK_TIMEOUT) for f in slow]) == {"a": 2}
+    assert "over.example.org." not in up.names, "the refused query never reached the upstream"
     assert ask(port, "after.example.org.").rcode() == NOERROR, "below the limit again"
 
 
@@ -387,7 +417,7 @@ def test_multiplex_udp_ids_are_random_and_the_client_keeps_its_own(responders, f
     for i in range(30):
         query = dns.message.make_query(f"mid{i}.example.org.", "TXT")
         query.id = 4660
-        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=ASK_TIMEOUT)
         assert reply.id == 4660 and support.txt_tag(reply) == "a"
     assert len(set(up.ids)) >= 29 and up.ids.count(4660) <= 1, up.ids
     close_steps = sum(1 for x, y in zip(up.ids, up.ids[1:]) if (y - x) % 65536 < 16)
@@ -409,18 +439,20 @@ def test_multiplex_udp_fails_over_at_once_when_the_upstream_port_is_closed(respo
     port = forwarder([first, second], "multiplex_udp", "policy sequential")
     assert tags(ask_many(port, 3)) == {"a": 3}
     first.stop()
-    started = time.monotonic()
-    assert tags(ask_many(port, 5, prefix="down")) == {"b": 5}, "failover, no SERVFAIL"
-    # ICMP port unreachable fails the exchange at once instead of after the 2s exchange timeout.
-    assert time.monotonic() - started < 2.0
+    # ICMP port unreachable fails the exchange at once instead of after the 2s exchange timeout: no query waits for
+    # that timeout (each is answered in milliseconds; 1.5 s is the margin a loaded machine gets).
+    for i in range(5):
+        started = time.monotonic()
+        assert support.txt_tag(ask(port, f"down{i}.example.org.")) == "b", "failover, no SERVFAIL"
+        assert time.monotonic() - started < 1.5, f"query {i} waited for the exchange timeout"
 
 
 def test_multiplex_udp_times_out_a_silent_upstream_and_moves_on(responders, forwarder):
     slow, good = responders(1, delay=3.0)[0], responders(1)[0]
     port = forwarder([slow, good], "multiplex_udp", "policy sequential")
     started = time.monotonic()
-    assert support.txt_tag(ask(port)) == "b"
-    assert 1.9 < time.monotonic() - started < 4.0, "after the 2s exchange timeout, not before"
+    assert support.txt_tag(ask(port)) == "b", "the next upstream answers, within the 5 s request deadline"
+    assert time.monotonic() - started >= 1.9, "after the 2s exchange timeout, not before"
 
 
 def relay_corefile(port: int, upstreams: list[str], *options: str, extra: str = "") -> str:
@@ -446,7 +478,7 @@ def test_every_block_is_served_by_the_relay(responders, dnsgrpcd, tmp_path):
         conf.write_text(text)
         proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
         assert support.txt_tag(ask(port)) == "a", name
-        assert RELAY_LOG in proc.log(), (name, proc.log())
+        proc.wait_for_log(RELAY_LOG)
 
 
 def test_relay_counts_every_query_in_the_coredns_metrics(responders, dnsgrpcd, tmp_path):
@@ -456,7 +488,7 @@ def test_relay_counts_every_query_in_the_coredns_metrics(responders, dnsgrpcd, t
     conf = tmp_path / "Corefile"
     conf.write_text(relay_corefile(port, [up.addr], extra=f"    prometheus {metrics_addr}\n"))
     proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
-    assert RELAY_LOG in proc.log()
+    proc.wait_for_log(RELAY_LOG)
     assert tags(ask_many(port, 20, workers=4, prefix="metric")) == {"a": 20}
     server = f"dns://127.0.0.1:{port}"
     m = support.wait_for_metric(metrics_addr, "coredns_dns_responses_total", 20, server=server, rcode="NOERROR")
@@ -474,9 +506,9 @@ def test_relay_answers_malformed_queries_and_names_it_does_not_forward(responder
     conf.write_text(f".:{port} {{\n    bind 127.0.0.1\n    forward example.org {up.addr} {{\n"
                     f"        multiplex_udp\n    }}\n}}\n")
     proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{port}"])
-    assert RELAY_LOG in proc.log()
+    proc.wait_for_log(RELAY_LOG)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(3)
+        s.settimeout(ASK_TIMEOUT)
         # A header that parses and a body that does not: FORMERR with the client's ID.
         s.sendto(bytes.fromhex("abcd0100000100000000000003") + b"\xff\xff", ("127.0.0.1", port))
         reply = s.recv(4096)
@@ -502,17 +534,17 @@ def test_relay_truncates_to_the_client_size_and_hands_tc_to_tcp_under_prefer_udp
         conf = tmp_path / f"Corefile-{ports[name]}"
         conf.write_text(relay_corefile(ports[name], [upstream.addr], *options))
         proc = dnsgrpcd("-conf", str(conf), wait_for=[f"127.0.0.1:{ports[name]}"])
-        assert RELAY_LOG in proc.log()
+        proc.wait_for_log(RELAY_LOG)
     # The upstream's 3.5 KB answer does not fit the client's 1232 bytes: TC from us, for the client to go to TCP.
     small = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=1232)
-    reply = dns.query.udp(small, "127.0.0.1", port=ports["big"], timeout=8)
+    reply = dns.query.udp(small, "127.0.0.1", port=ports["big"], timeout=ASK_TIMEOUT)
     assert reply.flags & dns.flags.TC and reply.id == small.id and big.tcp_accepted == 0
     # Over the 4096 bytes taken over UDP counts as truncated: passed on as TC to a UDP client ...
     large = dns.message.make_query("huge.example.org.", "TXT", use_edns=0, payload=65000)
-    reply = dns.query.udp(large, "127.0.0.1", port=ports["huge"], timeout=8)
+    reply = dns.query.udp(large, "127.0.0.1", port=ports["huge"], timeout=ASK_TIMEOUT)
     assert reply.flags & dns.flags.TC and not reply.answer and huge.tcp_accepted == 0
     # ... and fetched over TCP by the engine under prefer_udp, the whole 6.5 KB then going back over UDP.
-    reply = dns.query.udp(large, "127.0.0.1", port=ports["huge, prefer_udp"], timeout=8)
+    reply = dns.query.udp(large, "127.0.0.1", port=ports["huge, prefer_udp"], timeout=ASK_TIMEOUT)
     assert not reply.flags & dns.flags.TC and sum(len(rrset) for rrset in reply.answer) == 61
     assert huge.tcp_accepted == 1
 
@@ -526,12 +558,13 @@ def test_relay_stops_promptly_and_a_new_instance_takes_the_port(responders, dnsg
     assert support.txt_tag(ask(port)) == "a"
     conf.write_text(relay_corefile(port, [b.addr]))
     proc.popen.send_signal(signal.SIGHUP)
-    support.wait_until(lambda: support.txt_tag(ask(port, timeout=1)) == "b", timeout=15,
+    support.wait_until(lambda: support.txt_tag(ask(port, timeout=2)) == "b", timeout=support.READY_TIMEOUT,
                        what="queries answered by the reloaded relay")
     assert tags(ask_many(port, 20, prefix="after")) == {"b": 20}, "the old relay's socket no longer takes queries"
     started = time.monotonic()
     proc.popen.send_signal(signal.SIGTERM)
-    proc.popen.wait(timeout=10)
+    proc.popen.wait(timeout=support.STOP_TIMEOUT)
+    # Nothing is in flight: it stops at once, not after the 5 s grace period (8 s: the margin of a loaded machine).
     assert time.monotonic() - started < 8 and proc.popen.returncode == 0, proc.log()
 
 
@@ -551,7 +584,7 @@ def grpc_relay(dnsgrpcd, tmp_path, upstreams, *options: str, extra: str = ""):
 
 def grpc_ask(addr: str, name: str, rdtype: str = "TXT", **kwargs) -> dns.message.Message:
     query = dns.message.make_query(name, rdtype, **kwargs)
-    reply = dns.message.from_wire(support.grpc_query(addr, query.to_wire(), timeout=8))
+    reply = dns.message.from_wire(support.grpc_query(addr, query.to_wire(), timeout=ASK_TIMEOUT))
     assert reply.id == query.id and reply.question == query.question
     return reply
 
@@ -559,11 +592,11 @@ def grpc_ask(addr: str, name: str, rdtype: str = "TXT", **kwargs) -> dns.message
 def test_grpc_listener_on_multiplex_udp_forwards_through_the_relay(responders, dnsgrpcd, tmp_path):
     (up,) = responders(1)
     proc, addr, metrics_addr = grpc_relay(dnsgrpcd, tmp_path, [up])
-    assert GRPC_RELAY_LOG in proc.log()
+    proc.wait_for_log(GRPC_RELAY_LOG)
     with support.DnsServiceClient(addr) as client:
         with ThreadPoolExecutor(max_workers=8) as pool:
             queries = [dns.message.make_query(f"g{i}.example.org.", "TXT") for i in range(40)]
-            replies = list(pool.map(lambda q: dns.message.from_wire(client.query(q.to_wire(), timeout=8)), queries))
+            replies = list(pool.map(lambda q: dns.message.from_wire(client.query(q.to_wire())), queries))
     assert [r.id for r in replies] == [q.id for q in queries]
     assert {support.txt_tag(r) for r in replies} == {"a"} and up.queries == 40
     assert 1 <= len(up.udp_ports) <= 16 * len(os.sched_getaffinity(0)), "long-lived sockets per queue's relay"
@@ -574,13 +607,14 @@ def test_grpc_listener_on_multiplex_udp_forwards_through_the_relay(responders, d
     # A name outside FROM and a malformed request still get the engine's and the listener's answers.
     assert grpc_ask(addr, "x.", "TXT").rcode() == NOERROR  # `.` covers every name
     with pytest.raises(Exception) as refused:
-        support.grpc_query(addr, b"\x01\x02", timeout=5)
+        support.grpc_query(addr, b"\x01\x02")
     assert "INVALID_ARGUMENT" in str(refused.value)
     # A reload starts a new listener with its own relay and stops the old one; calls keep being answered.
     proc.popen.send_signal(signal.SIGHUP)
-    support.wait_until(lambda: "configuration reloaded" in proc.log(), timeout=15, what="the reload")
+    support.wait_until(lambda: "configuration reloaded" in proc.log(), timeout=support.READY_TIMEOUT,
+                       what="the reload")
     assert support.txt_tag(grpc_ask(addr, "reloaded.example.org.")) == "a"
-    assert proc.log().count(GRPC_RELAY_LOG) == 2
+    proc.wait_for_log(GRPC_RELAY_LOG, count=2)
 
 
 def test_grpc_relay_fetches_truncated_answers_over_tcp_and_fails_over(responders, dnsgrpcd, tmp_path):
@@ -593,18 +627,19 @@ def test_grpc_relay_fetches_truncated_answers_over_tcp_and_fails_over(responders
     slow, good = responders(1, delay=3.0)[0], responders(1)[0]
     _, addr, _ = grpc_relay(dnsgrpcd, tmp_path, [slow, good], "policy sequential")
     started = time.monotonic()
-    assert support.txt_tag(grpc_ask(addr, "late.example.org.")) == good.tag
-    assert 1.9 < time.monotonic() - started < 4.5, "after the 2s exchange timeout, not before"
+    assert support.txt_tag(grpc_ask(addr, "late.example.org.")) == good.tag, "within the 5 s request deadline"
+    assert time.monotonic() - started >= 1.9, "after the 2s exchange timeout, not before"
 
 
 def test_multiplex_udp_large_replies(responders, forwarder):
     (big,) = responders(1, mode="big_reply")
     query = dns.message.make_query("big.example.org.", "TXT", use_edns=0, payload=4096)
-    reply = dns.query.udp(query, "127.0.0.1", port=forwarder([big], "multiplex_udp"), timeout=8)
+    reply = dns.query.udp(query, "127.0.0.1", port=forwarder([big], "multiplex_udp"), timeout=ASK_TIMEOUT)
     assert reply.rcode() == NOERROR and not reply.flags & dns.flags.TC
     assert sum(len(rrset) for rrset in reply.answer) == 31
     (huge,) = responders(1, mode="huge_reply")
     query = dns.message.make_query("huge.example.org.", "TXT", use_edns=0, payload=65000)
-    whole = dns.query.tcp(query, "127.0.0.1", port=forwarder([huge], "multiplex_udp", "prefer_udp"), timeout=8)
+    whole = dns.query.tcp(query, "127.0.0.1", port=forwarder([huge], "multiplex_udp", "prefer_udp"),
+                          timeout=ASK_TIMEOUT)
     assert whole.rcode() == NOERROR and sum(len(rrset) for rrset in whole.answer) == 61
     assert huge.tcp_accepted == 1, "over 4096 bytes counts as truncated and is fetched over TCP"

@@ -55,7 +55,7 @@ def test_answers_match_dig_against_upstream(gateway, knot, name, rdtype, payload
     expected = dig_reference(knot, name, rdtype, payload)
     query = make_query(name, rdtype, payload)
 
-    reply_wire = support.grpc_query(gateway.grpc_addr, query.to_wire(), timeout=5)
+    reply_wire = support.grpc_query(gateway.grpc_addr, query.to_wire())
 
     reply = dns.message.from_wire(reply_wire)
     assert_reply_to(query, reply)
@@ -96,16 +96,16 @@ def test_bad_request_bodies_are_what_the_test_says(dns_pb2):
 def test_bad_requests_get_invalid_argument(gateway, dns_pb2, kind):
     with support.DnsServiceClient(gateway.grpc_addr) as client:
         with pytest.raises(grpc.RpcError) as raised:
-            client.call_raw(bad_request(kind, dns_pb2), timeout=5)
+            client.call_raw(bad_request(kind, dns_pb2))
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value
         assert raised.value.details(), "INVALID_ARGUMENT without a message"
 
         # The server goes on: a good query on the same channel, and one on a new channel.
         query = make_query("www.example.org.", "A")
-        reply = dns.message.from_wire(client.query(query.to_wire(), timeout=5))
+        reply = dns.message.from_wire(client.query(query.to_wire()))
         assert_reply_to(query, reply)
         assert reply.rcode() == dns.rcode.NOERROR and reply.answer
-    reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, query.to_wire(), timeout=5))
+    reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, query.to_wire()))
     assert reply.rcode() == dns.rcode.NOERROR and reply.answer
 
 
@@ -122,14 +122,19 @@ def test_upstream_down_gives_servfail_within_timeout(dnsgrpcd, upstream):
         dnsgrpcd("--grpc", grpc_addr, "--upstream", dead, "--timeout", "1s")
         query = make_query("www.example.org.", "A")
 
-        started = time.monotonic()
-        reply_wire = support.grpc_query(grpc_addr, query.to_wire(), timeout=10)
-        elapsed = time.monotonic() - started
+        with support.DnsServiceClient(grpc_addr) as client:
+            # Only the call is timed, not the channel's connection (slow on a loaded machine).
+            grpc.channel_ready_future(client.channel).result(timeout=support.READY_TIMEOUT)
+            started = time.monotonic()
+            reply_wire = client.query(query.to_wire())
+            elapsed = time.monotonic() - started
 
     reply = dns.message.from_wire(reply_wire)
     assert_reply_to(query, reply)
     assert reply.rcode() == dns.rcode.SERVFAIL
-    assert elapsed < 3, f"SERVFAIL took {elapsed:.2f}s with --timeout 1s"
+    # About 1 s (silent) or at once (refusing). Without --timeout the 5 s request deadline would apply: 4 s tells
+    # the two apart with 3 s to spare for a loaded machine.
+    assert elapsed < 4, f"SERVFAIL took {elapsed:.2f}s with --timeout 1s (the default deadline is 5 s)"
 
 
 def test_thousand_concurrent_calls(gateway, knot):
@@ -140,8 +145,8 @@ def test_thousand_concurrent_calls(gateway, knot):
 
     with support.DnsServiceClient(gateway.grpc_addr) as client:
         started = time.monotonic()
-        futures = [client.query_future(q.to_wire(), timeout=30) for q in queries]
-        replies = [f.result(timeout=60).msg for f in futures]
+        futures = [client.query_future(q.to_wire(), timeout=60) for q in queries]
+        replies = [f.result(timeout=90).msg for f in futures]
         elapsed = time.monotonic() - started
 
     problems = collections.Counter()
@@ -161,7 +166,7 @@ def test_thousand_concurrent_calls(gateway, knot):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_exits_zero_on_signal_after_serving(gateway, sig):
     query = make_query("www.example.org.", "A")
-    support.grpc_query(gateway.grpc_addr, query.to_wire(), timeout=5)
+    support.grpc_query(gateway.grpc_addr, query.to_wire())
     assert gateway.stop(sig) == 0
 
 
@@ -193,10 +198,10 @@ def test_request_size_statuses_are_as_the_readme_says(gateway, dns_pb2, size, st
     request = dns_pb2.DnsPacket(msg=wire + b"\0" * (size - len(wire))).SerializeToString()
     with support.DnsServiceClient(gateway.grpc_addr) as client:
         with pytest.raises(grpc.RpcError) as raised:
-            client.call_raw(request, timeout=10)
+            client.call_raw(request)
         assert raised.value.code() == getattr(grpc.StatusCode, status), (size, raised.value)
     # The listener still answers.
-    reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, wire, timeout=5))
+    reply = dns.message.from_wire(support.grpc_query(gateway.grpc_addr, wire))
     assert reply.rcode() == dns.rcode.NOERROR
 
 
@@ -233,7 +238,10 @@ def _cancelled_call_flood(addr: str, calls: int) -> float:
 def test_cancelled_and_expired_calls_free_their_slots_at_once(dnsgrpcd, tmp_path):
     """Issue 17, defect 3: 5,000 calls to an upstream that never answers, 1-50 ms deadlines, a third cancelled:
     they kept their slots (and their upstream exchanges) for the forwarder's 5 s, so a good query waited 3.5 s.
-    Now a cancel or a passed deadline frees the slot at once and the exchange is let go."""
+    Now a cancel or a passed deadline frees the slot at once and the exchange is let go.
+
+    The forwarder's deadline is 60 s here (--timeout): what a call its client gave up kept, it would keep for a
+    minute, far beyond any delay of a loaded machine, so the bounds below tell the two apart on any machine."""
     hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # takes queries and never answers
     hole.bind(("127.0.0.1", 0))
     hole_addr = f"127.0.0.1:{hole.getsockname()[1]}"
@@ -250,36 +258,46 @@ grpc://.:{grpc_port} {{
 }}
 """)
     addr, metrics = f"127.0.0.1:{grpc_port}", f"127.0.0.1:{metrics_port}"
-    dnsgrpcd("-conf", str(conf), wait_for=[addr, metrics])
+    dnsgrpcd("-conf", str(conf), "--timeout", "60s", wait_for=[addr, metrics])
+
+    def let_go() -> bool:
+        m = support.scrape(metrics)
+        return (m.value("dnsgrpcd_grpc_calls_in_service") == 0
+                and m.value("dnsgrpcd_upstream_in_flight", to=hole_addr) == 0)
+
     try:
         support.grpc_query(addr, dns.message.make_query("example.org", "A").to_wire())  # warm up
-        _cancelled_call_flood(addr, 5_000)
-        started = time.monotonic()
-        reply = dns.message.from_wire(support.grpc_query(addr, dns.message.make_query("example.org", "A").to_wire()))
-        waited = time.monotonic() - started
-        assert reply.rcode() == dns.rcode.NOERROR and reply.additional, "whoami answers"
-        assert waited < 1.0, f"a good query waited {waited:.2f} s behind calls their clients had given up"
-
-        def let_go() -> bool:
-            m = support.scrape(metrics)
-            return (m.value("dnsgrpcd_grpc_calls_in_service") == 0
-                    and m.value("dnsgrpcd_upstream_in_flight", to=hole_addr) == 0)
-        support.wait_until(let_go, timeout=2.0, what="calls and upstream exchanges let go (the forwarder's own "
-                                                     "timeout is 5 s)")
-        # Most of the flood reached the listener before it ended for the client (calls cancelled or expired before
-        # they were sent never do; how many depends on the machine): the test is not passed by a flood that missed.
-        cancelled = support.scrape(metrics).value("dnsgrpcd_grpc_calls_cancelled_total")
-        assert cancelled >= 2_500, f"only {cancelled:g} of 5,000 calls reached the listener before they ended"
+        # Half the flood must reach the listener before it ends for the client, or the test proves nothing (calls
+        # cancelled or expired before they were sent never do). How many do depends on the machine: a loaded one
+        # sends fewer in time, so the flood is repeated (up to 4 times) until 2,500 have.
+        for flood in range(1, 5):
+            _cancelled_call_flood(addr, 5_000)
+            started = time.monotonic()
+            reply = dns.message.from_wire(support.grpc_query(addr,
+                                                             dns.message.make_query("example.org", "A").to_wire()))
+            waited = time.monotonic() - started
+            assert reply.rcode() == dns.rcode.NOERROR and reply.additional, "whoami answers"
+            assert waited < 10, f"a good query waited {waited:.2f} s behind calls their clients had given up"
+            support.wait_until(let_go, timeout=support.READY_TIMEOUT,
+                               what="calls and upstream exchanges let go (the forwarder would keep them 60 s)")
+            cancelled = support.scrape(metrics).value("dnsgrpcd_grpc_calls_cancelled_total")
+            if cancelled >= 2_500:
+                break
+        assert cancelled >= 2_500, f"only {cancelled:g} of {flood * 5_000:,} calls reached the listener before " \
+                                   f"they ended"
     finally:
         hole.close()
 
 
 def test_grpc_calls_limit_in_the_corefile_bounds_the_calls_in_service(dnsgrpcd, tmp_path):
     """`limits { grpc_calls 2 }`: with two calls held by an upstream that never answers, a third call waits in gRPC
-    core (it is not refused) and is served as soon as one of them ends."""
+    core (it is not refused) and is served as soon as one of them ends.
+
+    The held calls are held until the test lets them go (the forwarder's deadline is 60 s, --timeout), and the third
+    call is made once both are in service, so that no step depends on how fast the machine is."""
     hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     hole.bind(("127.0.0.1", 0))
-    grpc_port = support.free_port()
+    grpc_port, metrics_port = support.free_port(), support.free_port()
     conf = support.write_corefile(tmp_path, f"""
 grpc://hole.test:{grpc_port} {{
     bind 127.0.0.1
@@ -290,24 +308,28 @@ grpc://hole.test:{grpc_port} {{
 }}
 grpc://.:{grpc_port} {{
     bind 127.0.0.1
+    prometheus 127.0.0.1:{metrics_port}
     whoami
 }}
 """)
-    addr = f"127.0.0.1:{grpc_port}"
-    dnsgrpcd("-conf", str(conf), wait_for=[addr])
+    addr, metrics = f"127.0.0.1:{grpc_port}", f"127.0.0.1:{metrics_port}"
+    dnsgrpcd("-conf", str(conf), "--timeout", "60s", wait_for=[addr, metrics])
     try:
         with support.DnsServiceClient(addr) as client:
             good = dns.message.make_query("example.org", "A").to_wire()
             client.query(good)  # the channel is up
-            held = [client.query_future(dns.message.make_query(f"{n}.hole.test", "A").to_wire(), timeout=2.0)
+            held = [client.query_future(dns.message.make_query(f"{n}.hole.test", "A").to_wire(), timeout=120)
                     for n in range(2)]
+            support.wait_until(lambda: support.scrape(metrics).value("dnsgrpcd_grpc_calls_in_service") == 2,
+                               support.READY_TIMEOUT, "both held calls in service")
             with pytest.raises(grpc.RpcError) as waited:
-                client.query(good, timeout=0.5)
-            assert waited.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-            for call in held:
-                with pytest.raises(grpc.RpcError):
-                    call.result()
-            reply = dns.message.from_wire(client.query(good, timeout=2.0))
+                client.query(good, timeout=1.0)
+            assert waited.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, "it waited in gRPC core, not refused"
+            waiting = client.query_future(good)
+            held[0].cancel()  # one of them ends: the waiting call is served
+            reply = dns.message.from_wire(waiting.result().msg)
             assert reply.rcode() == dns.rcode.NOERROR
+            assert not held[1].done(), "the other is still held"
+            held[1].cancel()
     finally:
         hole.close()

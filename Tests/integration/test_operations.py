@@ -27,12 +27,12 @@ def write_corefile(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def udp_query(addr: str, name: str, rdtype: str = "A", timeout: float = 5.0) -> dns.message.Message:
+def udp_query(addr: str, name: str, rdtype: str = "A", timeout: float = support.CALL_TIMEOUT) -> dns.message.Message:
     host, port = support.split_hostport(addr)
     return dns.query.udp(dns.message.make_query(name, rdtype), host, port=port, timeout=timeout)
 
 
-def tcp_query(addr: str, name: str, rdtype: str = "A", timeout: float = 5.0) -> dns.message.Message:
+def tcp_query(addr: str, name: str, rdtype: str = "A", timeout: float = support.CALL_TIMEOUT) -> dns.message.Message:
     host, port = support.split_hostport(addr)
     return dns.query.tcp(dns.message.make_query(name, rdtype), host, port=port, timeout=timeout)
 
@@ -46,7 +46,8 @@ def send_udp(addr: str, name: str) -> tuple[socket.socket, dns.message.Message]:
     return sock, query
 
 
-def receive_udp(sock: socket.socket, query: dns.message.Message, timeout: float = 10.0) -> dns.message.Message:
+def receive_udp(sock: socket.socket, query: dns.message.Message,
+                timeout: float = support.CALL_TIMEOUT) -> dns.message.Message:
     sock.settimeout(timeout)
     try:
         wire, _ = sock.recvfrom(65535)
@@ -64,7 +65,9 @@ def ops_ports():
 
 @pytest.fixture
 def slow_upstream():
-    with support.SlowDnsServer(delay=1.5) as server:
+    # 1 s: time enough for a second query to come while the first is held, however slowly a loaded machine sends
+    # it, and a second short of the 2 s exchange timeout.
+    with support.SlowDnsServer(delay=1.0) as server:
         yield server
 
 
@@ -121,9 +124,11 @@ grpc://example.org:{p['grpc']} {{
     assert tcp_query(dns_addr, "www.example.org.", "MX").rcode() == dns.rcode.NOERROR
     assert udp_query(dns_addr, "x.fail.test.").rcode() == dns.rcode.SERVFAIL
     assert udp_query(dns_addr, "a.grpc.test.").rcode() == dns.rcode.NOERROR
-    # Two queries at once against max_concurrent 1 and an upstream that takes 1.5s: the second is REFUSED.
+    # Two queries at once against max_concurrent 1 and an upstream that takes 1 s: the second is REFUSED. It is
+    # sent once the first has reached the upstream (and so holds the only slot), not after a fixed wait.
     first = send_udp(dns_addr, "one.slow.test.")
-    time.sleep(0.3)
+    support.wait_until(lambda: slow.queries >= 1, support.READY_TIMEOUT, "the first slow query reached the upstream",
+                       interval=0.01)
     second = send_udp(dns_addr, "two.slow.test.")
     assert receive_udp(*second).rcode() == dns.rcode.REFUSED
     assert receive_udp(*first).rcode() == dns.rcode.NOERROR
@@ -134,10 +139,10 @@ grpc://example.org:{p['grpc']} {{
         with pytest.raises(grpc.RpcError) as refused:
             client.call_raw(b"\xff\xff\xff")
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    # A datagram that is not DNS at all.
+    # A datagram that is not DNS at all: no reply to wait for, so its counter is waited for.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
         junk.sendto(b"\x01\x02\x03", support.split_hostport(dns_addr))
-    time.sleep(0.2)
+    support.wait_for_metric(metrics_addr, "dnsgrpcd_listener_dropped_total", 1, reason="malformed_udp")
 
     # The failed exchange starts health checks against the dead upstream; they fail in the background.
     m = support.wait_for_metric(metrics_addr, "coredns_forward_healthcheck_failures_total", 1, to=dead)
@@ -184,7 +189,13 @@ grpc://example.org:{p['grpc']} {{
     buckets = {s.labels["le"] for s in m.samples if s.name == "coredns_dns_request_duration_seconds_bucket"}
     assert {"0.00025", "0.0005", "8.192", "+Inf"} <= buckets
 
-    # The query log (CoreDNS's common format) and the errors plugin.
+    # The query log (CoreDNS's common format) and the errors plugin (its lines can follow the answers by a moment).
+    wanted = ('"A IN www.example.org. udp ', " NOERROR qr,aa,rd", '"MX IN www.example.org. tcp ',
+              "plugin/errors: 2 x.fail.test. A:")
+    try:
+        support.wait_until(lambda: all(text in proc.log() for text in wanted), support.READY_TIMEOUT, "the log lines")
+    except AssertionError:
+        pass  # the assertions below tell which is missing
     log = proc.log()
     assert f'"A IN www.example.org. udp ' in log and " NOERROR qr,aa,rd" in log, log
     assert '"MX IN www.example.org. tcp ' in log, log
@@ -200,7 +211,7 @@ def test_health_and_ready_follow_upstreams(dnsgrpcd, tmp_path, ops_ports):
 .:{p['dns']} {{
     bind 127.0.0.1
     health {health_addr} {{
-        lameduck 2s
+        lameduck 5s
     }}
     ready {ready_addr}
     forward . 127.0.0.1:{upstream_port}
@@ -220,14 +231,15 @@ grpc://.:{p['grpc']} {{
 
     knot = support.start_knotd(tmp_path / "late-knot", port=upstream_port)
     try:
-        assert support.wait_for_http(ready_addr, "/ready", 200, timeout=20, proc=proc) == "OK"
+        assert support.wait_for_http(ready_addr, "/ready", 200, proc=proc) == "OK"
         assert udp_query(dns_addr, "www.example.org.").rcode() == dns.rcode.NOERROR
 
         from grpc_health.v1 import health_pb2
         assert support.grpc_health_check(grpc_addr) == health_pb2.HealthCheckResponse.SERVING
 
         # Lame duck: after SIGTERM /health still says OK, /ready and the gRPC health service do not, and
-        # queries are still answered.
+        # queries are still answered. The checks take milliseconds; the lame duck lasts 5 s, so that a loaded
+        # machine still makes them inside it.
         proc.popen.send_signal(signal.SIGTERM)
         support.wait_for_http(ready_addr, "/ready", 503, timeout=5)
         assert support.http_get(health_addr, "/health") == (200, "OK")
@@ -254,14 +266,18 @@ def test_sigterm_answers_queries_in_flight(dnsgrpcd, dns_grpc_server, tmp_path, 
     # A gRPC upstream (the grpc plugin) that holds each query for 1s: SIGTERM comes while all of them wait.
     slow = dns_grpc_server(tag="slow", extra_args=("--delay", "1.0", "--workers", "64"))
     dns_addr = f"127.0.0.1:{ops_ports['dns']}"
+    metrics_addr = f"127.0.0.1:{ops_ports['metrics']}"
     conf = write_corefile(tmp_path, f"""
 .:{ops_ports['dns']} {{
     bind 127.0.0.1
+    prometheus {metrics_addr}
     grpc . {slow.addr}
 }}
 """)
-    proc = dnsgrpcd("-conf", conf, "--shutdown-grace", "5s", wait_for=[dns_addr])
-    assert udp_query(dns_addr, "warm.up.").rcode() == dns.rcode.NOERROR
+    proc = dnsgrpcd("-conf", conf, "--shutdown-grace", "5s", wait_for=[dns_addr, metrics_addr])
+    support.wait_until(lambda: udp_query(dns_addr, "warm.up.").rcode() == dns.rcode.NOERROR, support.READY_TIMEOUT,
+                       "the gRPC upstream answers")
+    warm = support.scrape(metrics_addr).value("coredns_grpc_requests_total", to=slow.addr)
 
     in_flight = [send_udp(dns_addr, f"q{i}.burst.") for i in range(30)]
     host, port = support.split_hostport(dns_addr)
@@ -269,19 +285,20 @@ def test_sigterm_answers_queries_in_flight(dnsgrpcd, dns_grpc_server, tmp_path, 
     tcp_query_msg = dns.message.make_query("tcp.burst.", "A")
     wire = tcp_query_msg.to_wire()
     tcp.sendall(struct.pack("!H", len(wire)) + wire)
-    time.sleep(0.3)  # every query has reached the daemon; the upstream holds each for 1s
+    # Every query has reached the daemon and gone upstream, which holds each for 1 s (waited for, not assumed).
+    support.wait_for_metric(metrics_addr, "coredns_grpc_requests_total", warm + 31, to=slow.addr)
     proc.popen.send_signal(signal.SIGTERM)
 
     for sock, query in in_flight:
-        reply = receive_udp(sock, query, timeout=10)
+        reply = receive_udp(sock, query)
         assert reply.rcode() == dns.rcode.NOERROR, f"{query.question[0].name}: {dns.rcode.to_text(reply.rcode())}"
         assert reply.answer, f"{query.question[0].name}: empty answer"
-    tcp.settimeout(10)
+    tcp.settimeout(support.CALL_TIMEOUT)
     length = struct.unpack("!H", recv_exactly(tcp, 2))[0]
     tcp_reply = dns.message.from_wire(recv_exactly(tcp, length))
     tcp.close()
     assert tcp_reply.id == tcp_query_msg.id and tcp_reply.rcode() == dns.rcode.NOERROR
-    assert proc.stop(timeout=15) == 0
+    assert proc.stop() == 0
 
 
 def recv_exactly(sock: socket.socket, count: int) -> bytes:
