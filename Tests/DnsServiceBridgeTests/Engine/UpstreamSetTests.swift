@@ -99,7 +99,8 @@ private struct Fixture {
 
     /// Waits (bounded) until `condition` holds.
     func eventually(_ what: String, _ condition: () -> Bool) async throws {
-        for _ in 0..<200 where !condition() {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition(), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(condition(), "timed out waiting until \(what)")
@@ -211,7 +212,12 @@ private func allDown(_ fixture: Fixture) async throws {
 }
 
 @Test func maxConcurrentRefusesOverTheLimit() async throws {
-    let fixture = Fixture([.hold]) { $0.maxConcurrent = 2 }
+    // Long timeouts: a loaded machine must not time the held queries out and retry them before `release`.
+    let fixture = Fixture([.hold]) {
+        $0.maxConcurrent = 2
+        $0.requestTimeout = .seconds(60)
+        $0.exchangeTimeout = .seconds(60)
+    }
     let query = DNSMessage.query(name: try DNSName("slow.example."), type: .a, id: 1)
     let context = QueryContext(client: nil, transport: .udp, eventLoop: fixture.group.any())
     let first = fixture.set.forward(query, context: context)

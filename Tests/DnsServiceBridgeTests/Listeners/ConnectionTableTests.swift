@@ -14,11 +14,15 @@ import Testing
     @Test func atTheCapOnlyTheConnectionIdleLongestGivesWay() throws {
         let counters = ListenerCounters()
         let table = ConnectionTable(maxConnections: 4, maxPerClient: 10, idleTimeout: .seconds(10), counters: counters)
-        let slots = try (0..<4).map { _ in try #require(table.admit(try channel())) }
+        // Every time is given, from one start: a loaded machine's pauses between the lines change nothing.
+        let start = NIODeadline.now()
+        let slots = try (0..<4).map { index in
+            try #require(table.admit(try channel(), now: start + .milliseconds(Int64(index))))
+        }
         slots[0].queryStarted()  // busy: never taken for idle
         // 500 ms later the table is full, so the idle timeout has shrunk as far as it goes (1 s): no connection
         // has been idle that long, and only the one idle longest makes room for the new one.
-        let later = NIODeadline.now() + .milliseconds(500)
+        let later = start + .milliseconds(500)
         #expect(table.admit(try channel(), now: later) != nil)
         #expect(table.count == 4)
         #expect(counters.evictedIdle.load(ordering: .relaxed) == 1)
@@ -30,13 +34,16 @@ import Testing
     @Test func underPressureAConnectionThatAskedKeepsItsIdleTimeout() throws {
         let counters = ListenerCounters()
         let table = ConnectionTable(maxConnections: 4, maxPerClient: 10, idleTimeout: .seconds(10), counters: counters)
-        let asker = try #require(table.admit(try channel()))
+        let start = NIODeadline.now()
+        let asker = try #require(table.admit(try channel(), now: start))
         asker.queryStarted()
         asker.queryEnded()  // idle from now on, like a client between two queries
-        let silent = try (0..<3).map { _ in try #require(table.admit(try channel())) }
+        let silent = try (1...3).map { index in
+            try #require(table.admit(try channel(), now: start + .milliseconds(Int64(index))))
+        }
         _ = silent
         // 5 s later, full: the sweep takes every silent connection, not the one that asked.
-        let later = NIODeadline.now() + .seconds(5)
+        let later = start + .seconds(5)
         #expect(table.admit(try channel(), now: later) != nil)
         #expect(table.count == 2)
         #expect(counters.evictedIdle.load(ordering: .relaxed) == 3)
@@ -46,13 +53,14 @@ import Testing
         let counters = ListenerCounters()
         let table = ConnectionTable(maxConnections: 2, maxPerClient: 10, idleTimeout: .seconds(10), counters: counters)
         let (askerChannel, silentChannel) = (try channel(), try channel())
-        let asker = try #require(table.admit(askerChannel))  // idle longest: it came first
+        let start = NIODeadline.now()
+        let asker = try #require(table.admit(askerChannel, now: start))  // idle longest: it came first
         asker.queryStarted()
         asker.queryEnded()
-        _ = try #require(table.admit(silentChannel))
+        _ = try #require(table.admit(silentChannel, now: start + .milliseconds(1)))
         // Half a second later both are idle, under the shortest idle timeout: at the cap one gives way, and it is
         // the one that never asked, though the other has been idle longer.
-        #expect(table.admit(try channel(), now: NIODeadline.now() + .milliseconds(500)) != nil)
+        #expect(table.admit(try channel(), now: start + .milliseconds(500)) != nil)
         #expect(counters.evictedIdle.load(ordering: .relaxed) == 1)
         #expect(table.count == 2)
         #expect(askerChannel.isActive)

@@ -40,7 +40,7 @@ private final class RecordingLogHandler: LogHandler, Sendable {
         for _ in 0..<3 { consolidator.report("plugin/errors: 2 a.example. A: read udp: i/o timeout", on: loop) }
         consolidator.report("plugin/errors: 2 b.example. A: connection refused", on: loop)
 
-        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while handler.lines.withLock({ $0.count }) < 3, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }

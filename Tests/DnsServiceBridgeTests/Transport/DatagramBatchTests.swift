@@ -8,7 +8,7 @@ import Testing
     private func receiveAll(_ batch: DatagramBatch, from socket: DatagramSocket, expecting count: Int)
         -> [(bytes: [UInt8], cut: Bool, peer: DatagramPeer)] {
         var got: [(bytes: [UInt8], cut: Bool, peer: DatagramPeer)] = []
-        for _ in 0..<50 where got.count < count {
+        for _ in 0..<1500 where got.count < count {
             _ = DatagramReadiness.wait(for: [socket.waitable], timeoutMS: 20)
             _ = batch.receive(from: socket) { bytes, cut, peer in got.append((bytes, cut, peer)) }
         }

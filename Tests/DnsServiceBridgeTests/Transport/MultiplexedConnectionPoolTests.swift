@@ -81,7 +81,7 @@ import Testing
         return {
             dials.increment()
             return MultiplexedStreamConnection.connect(to: address, label: "test", on: loop,
-                                                       connectTimeout: .seconds(2), counters: TransportCounters(),
+                                                       connectTimeout: .seconds(30), counters: TransportCounters(),
                                                        maxInFlight: maxInFlight)
         }
     }
@@ -94,7 +94,8 @@ import Testing
         let dial = dialler(to: upstream, on: group.any(), maxInFlight: 64, dials: dials)
 
         let queries = try (0..<50).map(query)
-        let futures = queries.map { pool.exchange($0, deadline: .now() + .seconds(10), on: group.any(), counters: TransportCounters(), dial: dial) }
+        let futures = queries.map { pool.exchange($0, deadline: .now() + .seconds(30), on: group.any(), counters: TransportCounters(),
+                                            dial: dial) }
         let replies = try await EventLoopFuture.whenAllSucceed(futures, on: group.any()).get()
 
         for (query, reply) in zip(queries, replies) {
@@ -144,7 +145,9 @@ import Testing
         let pending = try (0..<5).map { pool.exchange(try query($0), deadline: .now() + .seconds(30), on: group.any(), counters: TransportCounters(),
                                                       dial: dial) }
         // Wait (bounded) until the upstream has the connection, then take the upstream away.
-        for _ in 0..<200 where upstream.connections == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let connected = ContinuousClock.now + .seconds(30)
+        while upstream.connections == 0, ContinuousClock.now < connected { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(upstream.connections > 0)
         try await upstream.stop()
         let started = ContinuousClock.now
         for future in pending {

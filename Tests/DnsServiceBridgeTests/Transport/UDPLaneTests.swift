@@ -56,7 +56,7 @@ import Testing
         /// What reached the upstream: each query's ID and source port, in order.
         func received(expecting count: Int) -> [(id: UInt16, port: Int)] {
             var seen: [(id: UInt16, port: Int)] = []
-            for _ in 0..<50 where seen.count < count {
+            for _ in 0..<1500 where seen.count < count {
                 _ = DatagramReadiness.wait(for: [upstreamSocket.waitable], timeoutMS: 20)
                 _ = batch.receive(from: upstreamSocket) { bytes, _, peer in
                     seen.append((UInt16(bytes[0]) << 8 | UInt16(bytes[1]), peer.socketAddress?.port ?? -1))
@@ -216,7 +216,7 @@ import Testing
                                                   deadline: now + .seconds(2)), now: now))
         harness.lane.flush()
         var sizes: [Int] = []
-        for _ in 0..<50 where sizes.isEmpty {
+        for _ in 0..<1500 where sizes.isEmpty {
             _ = DatagramReadiness.wait(for: [harness.upstreamSocket.waitable], timeoutMS: 20)
             _ = harness.batch.receive(from: harness.upstreamSocket) { bytes, cut, _ in
                 sizes.append(cut ? -1 : bytes.count)
