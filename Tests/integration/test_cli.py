@@ -219,7 +219,8 @@ def example_env(port: int) -> dict[str, str]:
             **{f"UPSTREAM_{k}": "127.0.0.1:53" for k in "ABC"},
             # NodeLocal DNSCache and kubeadm: nothing is bound, so these ports need only differ from the DNS one.
             "DNS_DOMAIN": "cluster.local", "LOCAL_DNS": "127.0.0.1", "DNS_SERVER": "127.0.0.2",
-            "CLUSTER_DNS": "127.0.0.1:53", "METRICS_PORT": "19253", "HEALTH_PORT": "18080", "READY_PORT": "18181"}
+            "CLUSTER_DNS": "127.0.0.1:53", "METRICS_PORT": "19253", "HEALTH_PORT": "18080", "READY_PORT": "18181",
+            "DOH_PORT": "18443"}
 
 
 def example_corefiles() -> list[str]:

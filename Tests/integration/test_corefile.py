@@ -176,7 +176,9 @@ def test_every_example_is_covered():
     covered = {"gateway/Corefile", "dns-to-grpc/Corefile", "mtls-mesh/core.Corefile", "mtls-mesh/edge.Corefile",
                "load-balancing/Corefile", "hosts-override/Corefile",
                # test_realworld.py:
-               "nodelocaldns/Corefile", "kubeadm/Corefile"}
+               "nodelocaldns/Corefile", "kubeadm/Corefile",
+               # test_doh.py:
+               "doh/Corefile"}
     examples = support.REPO / "examples"
     found = {str(p.relative_to(examples)) for p in examples.rglob("*Corefile")}
     assert found == covered

@@ -340,3 +340,15 @@ def test_doh_upstream_that_does_not_verify_is_servfail(dnsgrpcd, knot, tmp_path)
         """, a_port, name="a")
     got = support.dig(f"127.0.0.1:{a_port}", "www.example.org", "A")
     assert got.rcode == "SERVFAIL" and not got.answer
+
+
+def test_doh_example_both_ways(dnsgrpcd, knot):
+    doh_port, dns_port = support.free_port(), support.free_port()
+    env = {"CERTS": str(support.REPO / "certs"), "DOH_PORT": str(doh_port), "DNS_PORT": str(dns_port),
+           "UPSTREAM": knot.addr}
+    dnsgrpcd("-conf", support.example_corefile("doh/Corefile"), env=env,
+             wait_for=[f"127.0.0.1:{doh_port}", f"127.0.0.1:{dns_port}"])
+    for name, rdtype in QUERIES:
+        expected = support.dig(knot.addr, name, rdtype)
+        same(support.kdig(f"127.0.0.1:{doh_port}", name, rdtype, "+https", *KDIG_TLS), expected)
+        same(support.dig(f"127.0.0.1:{dns_port}", name, rdtype), expected)
