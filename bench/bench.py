@@ -20,6 +20,8 @@ Scenarios (the Corefile of ours is also CoreDNS's, on other ports):
     coalescing                      100 sockets ask one new name at once, 50 times: upstream queries vs client ones
     TCP in -> UDP out               `forward . KNOT { prefer_udp }`, dnsperf -m tcp      vs dnsdist
     DoT in -> UDP out               the same in a tls:// block, dnsperf -m dot          vs dnsdist's TLS frontend
+    DoH in -> UDP out               the same in an https:// block, dnsperf -m doh      vs dnsdist's DoH frontend
+    UDP in -> DoH out               `forward . https://DNSDIST` (dnsdist's DoH frontend asks knotd)
     gRPC in -> UDP out              grpc:// block, h2load                               vs grpc-ceiling
     UDP in -> gRPC out              `grpc . 127.0.0.1:P` to a second dnsgrpcd on core 1 vs CoreDNS (else no peer)
     one upstream vs three           `forward . K1` vs `forward . K1 K2 K3` (one knotd on three ports)
@@ -307,6 +309,13 @@ grpc://.:{p['grpc']} {{
     bind 127.0.0.1
     forward . {upstream}
 }}
+https://.:{p['doh']} {{
+    bind 127.0.0.1
+    tls {CERTS / 'server.pem'} {CERTS / 'server-key.pem'}
+    forward . {upstream} {{
+        prefer_udp
+    }}
+}}
 """
 
 
@@ -357,14 +366,18 @@ def grpc_client_corefile(port: int, grpc_port: int) -> str:
     return f".:{port} {{\n    bind 127.0.0.1\n    grpc . 127.0.0.1:{grpc_port}\n}}\n"
 
 
-def dnsdist_conf(work: Path, name: str, udp_port: int, dot_port: int, upstream: str, cache: bool) -> Path:
+def dnsdist_conf(work: Path, name: str, udp_port: int, dot_port: int, upstream: str, cache: bool,
+                 doh_port: int | None = None) -> Path:
     path = work / f"{name}.conf"
     cache_lines = ('pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n' if cache else
                    "-- no packet cache: every query is forwarded, as by dnsgrpcd without `cache`\n")
+    cert, key = CERTS / "server.pem", CERTS / "server-key.pem"
+    doh_line = f'addDOHLocal("127.0.0.1:{doh_port}", "{cert}", "{key}", "/dns-query")' if doh_port else ""
     path.write_text(f"""
 setSecurityPollSuffix("")
 setLocal("127.0.0.1:{udp_port}")
 addTLSLocal("127.0.0.1:{dot_port}", "{CERTS / 'server.pem'}", "{CERTS / 'server-key.pem'}")
+{doh_line}
 newServer({{address="{upstream}", checkInterval=3600}})
 {cache_lines}""")
     return path
@@ -405,10 +418,10 @@ class Bench:
         return dnsgrpcd(name, self.args.binary, corefile(self.work, name, text), self.work / f"{name}.log",
                         [("127.0.0.1", port) for port in wait], core=core)
 
-    def dnsdist(self, name: str, ports: dict[str, int], cache: bool) -> Server:
-        conf = dnsdist_conf(self.work, name, ports["udp"], ports["dot"], self.upstream, cache)
+    def dnsdist(self, name: str, ports: dict[str, int], cache: bool, core: str = SERVER_CORE) -> Server:
+        conf = dnsdist_conf(self.work, name, ports["udp"], ports["dot"], self.upstream, cache, ports.get("doh"))
         return Server(name, ["dnsdist", "--supervised", "--disable-syslog", "-C", str(conf)],
-                      self.work / f"{name}.log", [("127.0.0.1", ports["udp"])])
+                      self.work / f"{name}.log", [("127.0.0.1", ports["udp"])], core=core)
 
     def start_coredns(self, name: str, text: str, wait: list[int]) -> tuple[Server | None, str]:
         """CoreDNS on the same Corefile (other ports), or None and why not; never fatal to the scenario."""
@@ -458,15 +471,15 @@ class Bench:
         the memory probe: one dnsgrpcd process for all but the production block (its idle RSS is the one reported),
         loaded one listener at a time."""
         with Servers() as servers:
-            p = self.ports("udp", "tcp", "dot", "grpc")
+            p = self.ports("udp", "tcp", "dot", "grpc", "doh")
             ours = servers.add(self.dnsgrpcd("dnsgrpcd", main_corefile(p, self.upstream), [p["udp"], p["grpc"]]))
             self.memory["idle RSS"] = rss_kib(ours.pid)[0]
             pp = self.ports("udp", "metrics")
             prod = servers.add(self.dnsgrpcd("dnsgrpcd-prod", production_corefile(pp["udp"], pp["metrics"],
                                                                                   self.upstream), [pp["udp"]]))
-            dd = self.ports("udp", "dot")
+            dd = self.ports("udp", "dot", "doh")
             peer = servers.add(self.dnsdist("dnsdist", dd, cache=False))
-            cp = self.ports("udp", "tcp", "dot", "grpc")
+            cp = self.ports("udp", "tcp", "dot", "grpc", "doh")
             core, core_failure = self.start_coredns("coredns", main_corefile(cp, self.upstream),
                                                     [cp["udp"], cp["grpc"]])
             servers.add(core)
@@ -496,6 +509,7 @@ class Bench:
             for name, mode, key, dd_port, note in [
                 ("TCP in -> UDP out", "tcp", "tcp", dd["udp"], "dnsdist forwards TCP over TCP"),
                 ("DoT in -> UDP out", "dot", "dot", dd["dot"], "dnsdist forwards DoT over TCP"),
+                ("DoH in -> UDP out", "doh", "doh", dd["doh"], "dnsperf -m doh (HTTP/2); target >= 1.0x dnsdist"),
             ]:
                 row = Row(name, peer_name="dnsdist", note=note)
                 extra = self.coredns_row(row, core_failure)
@@ -536,6 +550,22 @@ class Bench:
             heavy = self.h2load(ours, p["grpc"], body, clients=100, streams=100)
             self.memory["peak RSS with 10,000 gRPC calls in flight"] = rss_kib(ours.pid)[1]
             self.add(Row("gRPC in, 100 conns x 100 streams", ours=[heavy], note="memory probe"))
+
+    def doh_out(self) -> None:
+        """Ours forwards UDP clients over DoH to dnsdist's DoH frontend (pinned with the load on core 1), which asks
+        knotd: the cost of the DoH client side, with dnsdist's plain UDP in -> UDP out as the yardstick."""
+        with Servers() as servers:
+            relay_ports = self.ports("udp", "dot", "doh")
+            servers.add(self.dnsdist("dnsdist-doh-relay", relay_ports, cache=False, core=LOAD_CORE))
+            port = support.free_port()
+            text = (f"dns://.:{port} {{\n    bind 127.0.0.1\n    forward . https://127.0.0.1:{relay_ports['doh']}"
+                    f"#localhost {{\n        tls {CERTS / 'ca.pem'}\n    }}\n}}\n")
+            ours = servers.add(self.dnsgrpcd("dnsgrpcd-doh-out", text, [port]))
+            dnsperf(port, "udp", 1)  # the HTTP/2 connection is up before the runs
+            row = Row("UDP in -> DoH out (dnsdist's DoH -> knotd)", note="one HTTP/2 connection, a stream per query")
+            for _ in self.runs():
+                row.ours.append(self.dnsperf(ours, port))
+            self.add(row)
 
     def cache_hits(self) -> None:
         with Servers() as servers:
@@ -687,7 +717,9 @@ def main() -> int:
             bench = Bench(args, work, f"127.0.0.1:{knot_ports[0]}", knot_ports, coredns)
             bench.scenario(["knotd alone (upstream capacity)"], lambda: bench.knot_alone(knot))
             bench.scenario(["UDP in -> UDP out", "UDP in -> UDP out, production block", "TCP in -> UDP out",
-                            "DoT in -> UDP out", "gRPC in -> UDP out (h2load)"], bench.main_listeners)
+                            "DoT in -> UDP out", "DoH in -> UDP out", "gRPC in -> UDP out (h2load)"],
+                           bench.main_listeners)
+            bench.scenario(["UDP in -> DoH out (dnsdist's DoH -> knotd)"], bench.doh_out)
             bench.scenario(["cache hits (UDP)"], bench.cache_hits)
             bench.scenario(["cache hits, every cache option"], bench.cache_options)
             bench.scenario([], bench.coalescing)
@@ -725,6 +757,11 @@ def start_knot(work: Path, ports: list[int]):
     return Knot()
 
 
+def ratio(ours: float, peer: float) -> float:
+    """ours / peer, NaN when the peer answered nothing (a table with a hole, not a crash that loses every row)."""
+    return ours / peer if peer else NAN
+
+
 def print_table(rows: list[Row], memory: dict[str, int], facts: list[str], args, coredns_status: str) -> None:
     print(f"\ndnsgrpcd benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
           f"median of {args.runs} runs x {args.duration:g}s; server on core {SERVER_CORE}, load on core {LOAD_CORE}")
@@ -744,7 +781,7 @@ def print_table(rows: list[Row], memory: dict[str, int], facts: list[str], args,
                 f"{row.median(row.ours, 'p99_ms'):8.3f} {row.median(row.ours, 'lost'):5.0f} {oc:6.1f}   ")
         if row.peer:
             line += (f"{row.peer_name:24} {pq:9.0f} {row.median(row.peer, 'avg_ms'):8.3f} "
-                     f"{row.median(row.peer, 'p99_ms'):8.3f} {pc:6.1f} {oq / pq:6.2f} {oc / pc:6.2f}")
+                     f"{row.median(row.peer, 'p99_ms'):8.3f} {pc:6.1f} {ratio(oq, pq):6.2f} {ratio(oc, pc):6.2f}")
         elif row.peer_name:
             line += f"{row.peer_name:24} {'not run':>9}"
         else:
