@@ -349,18 +349,22 @@ def test_systemd_hears_ready_reloading_ready_and_stopping_in_order(dnsgrpcd, tmp
         reply = dns.query.udp(dns.message.make_query("example.org", "A"), "127.0.0.1", port=port, timeout=10)
         assert reply.rcode() == dns.rcode.NOERROR
 
-        before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-        os.kill(proc.pid, signal.SIGHUP)
-        reloading = notify.next()
-        assert reloading.get("RELOADING") == "1", reloading
-        assert before <= int(reloading["MONOTONIC_USEC"]) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-        assert notify.next().get("READY") == "1"
-
-        proc.popen.send_signal(signal.SIGTERM)
-        assert notify.next().get("STOPPING") == "1"
-        proc.stop()
+        reload_then_stop(proc, notify)
     finally:
         notify.close()
+
+
+def reload_then_stop(proc, notify: NotifySocket) -> None:
+    """SIGHUP: RELOADING=1 with the monotonic time of the reload, then READY=1; SIGTERM: STOPPING=1, exit 0."""
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    os.kill(proc.pid, signal.SIGHUP)
+    reloading = notify.next()
+    assert reloading.get("RELOADING") == "1", reloading
+    assert before <= int(reloading["MONOTONIC_USEC"]) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    assert notify.next().get("READY") == "1"
+    proc.popen.send_signal(signal.SIGTERM)
+    assert notify.next().get("STOPPING") == "1"
+    proc.stop()
 
 
 def test_no_notify_socket_no_notifications_and_a_dead_one_is_not_fatal(dnsgrpcd, tmp_path):
@@ -418,12 +422,7 @@ def test_the_systemd_unit_starts_reloads_and_stops_as_systemd_would_run_it(tmp_p
                                   env={"NOTIFY_SOCKET": notify.address})
     try:
         assert notify.next().get("READY") == "1"
-        os.kill(proc.pid, signal.SIGHUP)
-        assert notify.next().get("RELOADING") == "1"
-        assert notify.next().get("READY") == "1"
-        proc.popen.send_signal(signal.SIGTERM)
-        assert notify.next().get("STOPPING") == "1"
-        proc.stop()
+        reload_then_stop(proc, notify)
     finally:
         proc.kill()
         notify.close()

@@ -47,10 +47,6 @@ def doh(dnsgrpcd, knot, tmp_path) -> str:
     return f"127.0.0.1:{port}"
 
 
-def metrics_of(doh_addr: str, tmp_path) -> str:
-    return ""
-
-
 @pytest.mark.parametrize("method", ["+https", "+https-get"])
 @pytest.mark.parametrize("name,rdtype", QUERIES, ids=[f"{n}{t}" for n, t in QUERIES])
 def test_kdig_over_https_gets_knots_answers(doh, knot, method, name, rdtype):
@@ -297,8 +293,8 @@ def test_doh_upstream_to_dnsdist(dnsgrpcd, knot, tmp_path, method):
         peer.kill()
 
 
-def test_chain_dns_to_doh_to_knot(dnsgrpcd, knot, tmp_path):
-    """dig -> A (DNS in, DoH out) -> B (DoH in) -> knotd, with a health check over DoH."""
+def doh_chain(dnsgrpcd, knot, tmp_path, ca: str, extra: str = "") -> str:
+    """B: our DoH listener in front of knotd; A: plain DNS in, forwarding to B over DoH with `tls CA`. A's address."""
     b_port, a_port = support.free_port(), support.free_port()
     start(dnsgrpcd, tmp_path, f"""
         https://.:{b_port} {{
@@ -311,34 +307,24 @@ def test_chain_dns_to_doh_to_knot(dnsgrpcd, knot, tmp_path):
         .:{a_port} {{
             bind 127.0.0.1
             forward . https://127.0.0.1:{b_port}#localhost {{
-                tls {C('ca.pem')}
-                health_check 200ms
+                tls {C(ca)}
+                {extra}
             }}
         }}
         """, a_port, name="a")
+    return f"127.0.0.1:{a_port}"
+
+
+def test_chain_dns_to_doh_to_knot(dnsgrpcd, knot, tmp_path):
+    """dig -> A (DNS in, DoH out) -> B (DoH in) -> knotd, with a health check over DoH."""
+    a = doh_chain(dnsgrpcd, knot, tmp_path, "ca.pem", "health_check 200ms")
     for name, rdtype in QUERIES:
-        same(support.dig(f"127.0.0.1:{a_port}", name, rdtype), support.dig(knot.addr, name, rdtype))
-        same(support.dig(f"127.0.0.1:{a_port}", name, rdtype, "+tcp"), support.dig(knot.addr, name, rdtype))
+        same(support.dig(a, name, rdtype), support.dig(knot.addr, name, rdtype))
+        same(support.dig(a, name, rdtype, "+tcp"), support.dig(knot.addr, name, rdtype))
 
 
 def test_doh_upstream_that_does_not_verify_is_servfail(dnsgrpcd, knot, tmp_path):
-    b_port, a_port = support.free_port(), support.free_port()
-    start(dnsgrpcd, tmp_path, f"""
-        https://.:{b_port} {{
-            bind 127.0.0.1
-            tls {C('server.pem')} {C('server-key.pem')}
-            forward . {knot.addr}
-        }}
-        """, b_port, name="b")
-    start(dnsgrpcd, tmp_path, f"""
-        .:{a_port} {{
-            bind 127.0.0.1
-            forward . https://127.0.0.1:{b_port}#localhost {{
-                tls {C('other-ca.pem')}
-            }}
-        }}
-        """, a_port, name="a")
-    got = support.dig(f"127.0.0.1:{a_port}", "www.example.org", "A")
+    got = support.dig(doh_chain(dnsgrpcd, knot, tmp_path, "other-ca.pem"), "www.example.org", "A")
     assert got.rcode == "SERVFAIL" and not got.answer
 
 

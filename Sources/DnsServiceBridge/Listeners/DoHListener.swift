@@ -105,16 +105,3 @@ final class DoHListener: Sendable {
         await acceptor.close()
     }
 }
-
-/// Closes a connection when `IdleStateHandler` says it read nothing for the idle timeout.
-final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-}

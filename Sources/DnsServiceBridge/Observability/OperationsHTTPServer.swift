@@ -29,7 +29,7 @@ public final class OperationsHTTPServer: Sendable {
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     // A scraper that goes quiet must not hold a connection for ever.
                     try sync.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
-                    try sync.addHandler(IdleCloser())
+                    try sync.addHandler(IdleConnectionCloser())
                     try sync.addHandler(OperationsHTTPHandler(routes: routes))
                 }
             }
@@ -44,16 +44,3 @@ public final class OperationsHTTPServer: Sendable {
     }
 }
 
-/// Closes a connection when the idle handler says it has been quiet too long.
-private final class IdleCloser: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-}
