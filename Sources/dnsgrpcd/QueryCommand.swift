@@ -8,11 +8,12 @@ import Logging
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dnsgrpcd query",
-        abstract: "Send one DNS query over UDP, TCP, TLS or gRPC and print the reply as dig does.",
+        abstract: "Send one DNS query over UDP, TCP, TLS, gRPC or HTTPS and print the reply as dig does.",
         discussion: """
             The server is written as a forward upstream: IP[:PORT] or dns://IP[:PORT] (UDP, then TCP when the \
             reply is truncated), tls://IP[:PORT][#NAME] (DNS over TLS), grpc://IP[:PORT][#NAME] (gRPC \
-            DnsService, plaintext unless a TLS option is given). dig's forms work too: @SERVER, +tcp, +dnssec, \
+            DnsService, plaintext unless a TLS option is given), https://IP[:PORT][/PATH][#NAME] (DNS over HTTPS, \
+            HTTP/2). dig's forms work too: @SERVER, +tcp, +dnssec, \
             +bufsize=N, +timeout=SECONDS, +norecurse.
               dnsgrpcd query @127.0.0.1:5353 example.org A
               dnsgrpcd query @grpc://127.0.0.1:5553 --tls-ca certs/ca.pem --tls-servername localhost example.org
@@ -126,8 +127,8 @@ struct QueryCommand: AsyncParsableCommand {
                 proto = .tcp
                 reply = try await client.exchange(query, over: proto, timeout: timeout)
             }
-            let shown = client.label.hasPrefix("tls://") ? "TLS"
-                : client.label.hasPrefix("grpc://") ? "gRPC" : proto == .tcp ? "TCP" : "UDP"
+            let shown = client.label.hasPrefix("tls://") ? "TLS" : client.label.hasPrefix("grpc://") ? "gRPC"
+                : client.label.hasPrefix("https://") ? "HTTPS" : proto == .tcp ? "TCP" : "UDP"
             return .success((reply, clock.now - start, shown))
         } catch {
             return .failure(error)

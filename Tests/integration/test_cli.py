@@ -58,7 +58,7 @@ def grpc_answer(addr: str, name: str, rdtype: str, credentials=None) -> support.
 
 # --- dnsgrpcd query against every listener kind ------------------------------------------------------------------------
 
-LISTENERS = ("dns", "dot", "dot_mtls", "grpc", "grpc_tls", "grpc_mtls")
+LISTENERS = ("dns", "dot", "dot_mtls", "grpc", "grpc_tls", "grpc_mtls", "doh")
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +70,10 @@ def listeners(knot, module_processes, tmp_path_factory) -> dict[str, str]:
         "dns": f"dns://.:{ports['dns']}",
         "dot": f"tls://.:{ports['dot']}", "dot_mtls": f"tls://.:{ports['dot_mtls']}",
         "grpc": f"grpc://.:{ports['grpc']}", "grpc_tls": f"grpc://.:{ports['grpc_tls']}",
-        "grpc_mtls": f"grpc://.:{ports['grpc_mtls']}",
+        "grpc_mtls": f"grpc://.:{ports['grpc_mtls']}", "doh": f"https://.:{ports['doh']}",
     }
     tls = {"dot": f"tls {server} {key}", "dot_mtls": f"tls {server} {key} {ca}",
-           "grpc_tls": f"tls {server} {key}", "grpc_mtls": f"tls {server} {key} {ca}"}
+           "grpc_tls": f"tls {server} {key}", "grpc_mtls": f"tls {server} {key} {ca}", "doh": f"tls {server} {key}"}
     text = "".join(f"{key_} {{\n    bind 127.0.0.1\n    {tls.get(kind, '')}\n    forward . {knot.addr}\n}}\n"
                    for kind, key_ in blocks.items())
     work = tmp_path_factory.mktemp("cli-listeners")
@@ -124,6 +124,15 @@ def test_query_over_dot_answers_as_kdig(listeners, variant, name, rdtype):
     expected = support.kdig(listeners[kind], name, rdtype, *kdig_options)
     done = query(f"tls://{listeners[kind]}", name, rdtype, *ours)
     assert "(TLS)" in done.stdout
+    assert_same(parsed(done), expected)
+
+
+@pytest.mark.parametrize("name,rdtype", QUERIES, ids=QUERY_IDS)
+def test_query_over_https_answers_as_kdig(listeners, name, rdtype):
+    expected = support.kdig(listeners["doh"], name, rdtype, "+https", f"+tls-ca={C('ca.pem')}",
+                            "+tls-hostname=localhost")
+    done = query(f"https://{listeners['doh']}#localhost", name, rdtype, "--tls-ca", C("ca.pem"))
+    assert "(HTTPS)" in done.stdout
     assert_same(parsed(done), expected)
 
 

@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 
 /// One server and the transport to it, for `dnsgrpcd query`: the server is written as a `forward` upstream
-/// (`IP[:PORT]`, `dns://`, `tls://`, `grpc://`, with `#NAME`) with forward's `tls` and `tls_servername`, read by
+/// (`IP[:PORT]`, `dns://`, `tls://`, `grpc://`, `https://`, with `#NAME`) with forward's `tls` and `tls_servername`, read by
 /// the Corefile parser and reached by the forwarder's own transports, so the client and the daemon accept the
 /// same things and speak the same protocols.
 public final class SingleExchange: Sendable {
