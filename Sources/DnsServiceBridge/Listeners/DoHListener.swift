@@ -40,7 +40,8 @@ final class DoHListener: Sendable {
             }
             return DoHListener(acceptor: acceptor)
         } catch {
-            if inherited == nil { socket.close() }
+            // Ours either way: bound here, or a duplicate handed on (the previous owner keeps its own).
+            socket.close()
             throw error
         }
     }

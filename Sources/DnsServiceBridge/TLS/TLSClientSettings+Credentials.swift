@@ -1,6 +1,12 @@
+import NIOCore
 import NIOSSL
 
 extension TLSClientSettings {
+    /// How long a closing TLS connection waits for the peer's close_notify (NIOSSL's default is 5 s): a connection
+    /// we are done with, a client's or an upstream's, is closed after this whether the peer answers or not, so
+    /// that shutdown, reloads and `dnsgrpcd query` do not wait on a peer that never sends it.
+    static let closeNotifyWait = TimeAmount.milliseconds(500)
+
     /// gRPC core channel credentials for these settings, with files read and checked now.
     public func grpcChannelSecurity() throws(TLSMaterialError) -> GRPCChannelSecurity {
         if plaintext { return .insecure }
@@ -31,6 +37,7 @@ extension TLSClientSettings {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .fullVerification
         configuration.applicationProtocols = applicationProtocols
+        configuration.shutdownTimeout = Self.closeNotifyWait
         if let caFile {
             configuration.trustRoots = .certificates(try TLSMaterial.loadCA(caFile).certificates)
         }

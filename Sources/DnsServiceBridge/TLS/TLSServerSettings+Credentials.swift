@@ -35,6 +35,7 @@ extension TLSServerSettings {
             certificateChain: material.certificates.map { .certificate($0) },
             privateKey: .privateKey(material.privateKey))
         configuration.applicationProtocols = applicationProtocols
+        configuration.shutdownTimeout = TLSClientSettings.closeNotifyWait
         if requiresClientCertificate, let clientCAFile {
             configuration.trustRoots = .certificates(try TLSMaterial.loadCA(clientCAFile).certificates)
             configuration.certificateVerification = .noHostnameVerification
