@@ -14,7 +14,7 @@ struct InstancePlan {
         /// The first block's `tls` on this socket, as CoreDNS takes it.
         var tls: (settings: TLSServerSettings, location: SourceLocation)?
         /// DNS over TLS, or DoH with `tls`: the loaded server context (with ALPN for DoH).
-        var dotContext: NIOSSLContext?
+        var tlsContext: NIOSSLContext?
         /// gRPC: the loaded server credentials.
         var grpcSecurity = GRPCServerSecurity.insecure
     }
@@ -118,8 +118,8 @@ extension InstancePlan.Listener {
         guard let (settings, location) = tls else { return }
         do {
             switch key.scheme {
-            case .tls: dotContext = try settings.dotServerContext()
-            case .https: dotContext = try settings.dohServerContext()
+            case .tls: tlsContext = try settings.dotServerContext()
+            case .https: tlsContext = try settings.dohServerContext()
             case .grpc: grpcSecurity = try settings.grpcServerSecurity()
             // Plain DNS ignores `tls`, as CoreDNS's dns:// servers do.
             case .dns: break

@@ -22,7 +22,8 @@ public final class ServerInstance: Sendable {
     public let listening: [String]
 
     /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
-    private init(dnsListeners: [ListenerKey: DNSListener], dohListeners: [ListenerKey: DoHListener], grpcListeners: [GRPCListener], grpcServers: [String],
+    private init(dnsListeners: [ListenerKey: DNSListener], dohListeners: [ListenerKey: DoHListener],
+                 grpcListeners: [GRPCListener], grpcServers: [String],
                  forwarders: [Forwarder], exchangeWorkers: ExchangeWorkers, inFlight: InFlightQueries, logger: Logger,
                  plugins: [any QueryStep], listening: [String]) {
         self.dnsListeners = dnsListeners
@@ -78,12 +79,12 @@ public final class ServerInstance: Sendable {
                 switch key.scheme {
                 case .dns, .tls:
                     var settings = options.applied(to: DNSListener.Settings())
-                    settings.tls = planned.dotContext
+                    settings.tls = planned.tlsContext
                     let listener: DNSListener
                     do {
                         listener = try await DNSListener.bind(host: key.bindHost, port: key.port, settings: settings,
                                                               engine: router, group: group, logger: logger,
-                                                              inheriting: await predecessor?.handOver(key))
+                                                              inheriting: await predecessor?.dnsListeners[key]?.handOver())
                     } catch {
                         throw StartupError(at: nil, "cannot listen on \(key): \(error)", isListenFailure: true)
                     }
@@ -92,7 +93,7 @@ public final class ServerInstance: Sendable {
                     let settings = options.applied(to: DNSListener.Settings())
                     do {
                         dohListeners[key] = try await DoHListener.bind(
-                            host: key.bindHost, port: key.port, settings: settings, tls: planned.dotContext,
+                            host: key.bindHost, port: key.port, settings: settings, tls: planned.tlsContext,
                             engine: router, server: key.metricsLabel, group: group,
                             inheriting: await predecessor?.dohListeners[key]?.handOver())
                     } catch {
@@ -135,7 +136,8 @@ public final class ServerInstance: Sendable {
                 for set in forwarder.sets { set.upstreams.forEach { $0.probeUntilAnswered() } }
             }
         }
-        return ServerInstance(dnsListeners: dnsListeners, dohListeners: dohListeners, grpcListeners: grpcListeners, grpcServers: grpcServers,
+        return ServerInstance(dnsListeners: dnsListeners, dohListeners: dohListeners, grpcListeners: grpcListeners,
+                              grpcServers: grpcServers,
                               forwarders: plan.forwarders, exchangeWorkers: plan.exchangeWorkers, inFlight: inFlight,
                               logger: logger, plugins: plan.plugins,
                               listening: listening)
@@ -154,11 +156,6 @@ public final class ServerInstance: Sendable {
             throw error
         }
         try? await group.shutdownGracefully()
-    }
-
-    /// Duplicates of the sockets of the listener on `key`, for the next configuration; nil when there is none.
-    private func handOver(_ key: ListenerKey) async -> DNSListener.HandOver? {
-        await dnsListeners[key]?.handOver()
     }
 
     /// A reload that took sockets over did not start: the listeners accept again.
