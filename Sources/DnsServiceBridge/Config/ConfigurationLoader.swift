@@ -19,12 +19,7 @@ public enum ConfigurationLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> Configuration {
         let path = FileProbe.absolute(file, relativeTo: FileProbe.currentDirectory)
-        let problem: String? = switch FileProbe.status(of: path) {
-        case .readableFile: nil
-        case .missing: "Corefile '\(file)' does not exist"
-        case .directory: "Corefile '\(file)' is a directory"
-        case .unreadable: "Corefile '\(file)' is not readable"
-        }
+        let problem = FileProbe.status(of: path).problem.map { "Corefile '\(file)' \($0)" }
         if let problem {
             throw ConfigurationError(at: SourceLocation(file: file, line: 0), problem, expected: "an existing, readable Corefile")
         }

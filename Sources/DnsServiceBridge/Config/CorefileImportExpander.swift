@@ -160,12 +160,7 @@ struct CorefileImportExpander {
                     at: importToken.location, "import pattern '\(argument.text)' matched no files"))
             }
         } else {
-            let problem: String? = switch FileProbe.status(of: pattern) {
-            case .readableFile: nil
-            case .missing: "import file '\(argument.text)' not found (looked for \(pattern))"
-            case .directory: "import file '\(argument.text)' is a directory (\(pattern))"
-            case .unreadable: "import file '\(argument.text)' is not readable (\(pattern))"
-            }
+            let problem = FileProbe.status(of: pattern).problem.map { "import file '\(argument.text)' \($0) (looked for \(pattern))" }
             if let problem {
                 throw ConfigurationError(
                     at: argument.location, problem,

@@ -16,12 +16,27 @@ enum FileProbe {
         case missing
         case directory
         case unreadable
+        /// A unix-domain socket (a listener's, perhaps left by a process that died).
+        case socket
+
+        /// What is wrong for a path that should be a readable file (`is a directory`); nil when nothing is.
+        var problem: String? {
+            switch self {
+            case .readableFile: nil
+            case .missing: "does not exist"
+            case .directory: "is a directory"
+            case .unreadable: "is not readable"
+            case .socket: "is a socket"
+            }
+        }
     }
 
     static func status(of path: String) -> Status {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return .missing }
         if isDirectory.boolValue { return .directory }
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK { return .socket }
         return access(path, R_OK) == 0 ? .readableFile : .unreadable
     }
 

@@ -58,11 +58,8 @@ public struct HostsConfiguration: Sendable, Hashable {
         var hosts = HostsConfiguration(zones: context.blockZones)
         if let fileToken = line.arguments.first {
             hosts.file = FileProbe.absolute(fileToken.text, relativeTo: context.workingDirectory)
-            switch FileProbe.status(of: hosts.file) {
-            case .readableFile: break
-            case .missing: context.warnings.append(ConfigurationWarning(at: fileToken.location, "hosts file '\(fileToken.text)' does not exist"))
-            case .directory: context.warnings.append(ConfigurationWarning(at: fileToken.location, "hosts file '\(fileToken.text)' is a directory"))
-            case .unreadable: context.warnings.append(ConfigurationWarning(at: fileToken.location, "hosts file '\(fileToken.text)' is not readable"))
+            if let problem = FileProbe.status(of: hosts.file).problem {
+                context.warnings.append(ConfigurationWarning(at: fileToken.location, "hosts file '\(fileToken.text)' \(problem)"))
             }
             if line.arguments.count > 1 {
                 var zones: [String] = []

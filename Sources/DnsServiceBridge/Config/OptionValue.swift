@@ -75,12 +75,7 @@ enum OptionValue {
         _ token: CorefileToken, what: String, context: DirectiveContext
     ) throws(ConfigurationError) -> String {
         let path = FileProbe.absolute(token.text, relativeTo: context.workingDirectory)
-        let problem: String? = switch FileProbe.status(of: path) {
-        case .readableFile: nil
-        case .missing: "\(what) '\(token.text)' does not exist"
-        case .directory: "\(what) '\(token.text)' is a directory"
-        case .unreadable: "\(what) '\(token.text)' is not readable"
-        }
+        let problem = FileProbe.status(of: path).problem.map { "\(what) '\(token.text)' \($0)" }
         if let problem {
             throw ConfigurationError(at: token.location, problem, expected: "an existing, readable file")
         }

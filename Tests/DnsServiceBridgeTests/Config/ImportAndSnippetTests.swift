@@ -52,7 +52,7 @@ import Testing
     @Test func missingImportFileIsAnError() throws {
         let directory = try TemporaryDirectory()
         let error = corefileError(".:15353 {\n    import missing.conf\n}\n", workingDirectory: directory.path)
-        #expect(error == "Corefile:2: import file 'missing.conf' not found (looked for \(directory.path)/missing.conf); "
+        #expect(error == "Corefile:2: import file 'missing.conf' does not exist (looked for \(directory.path)/missing.conf); "
             + "expected an existing file, a glob, or the name of a snippet defined above")
     }
 
@@ -60,7 +60,7 @@ import Testing
         let directory = try TemporaryDirectory()
         try directory.write("conf.d/a.conf", "whoami\n")
         let error = corefileError(".:15353 {\n    import conf.d\n}\n", workingDirectory: directory.path)
-        #expect(error == "Corefile:2: import file 'conf.d' is a directory (\(directory.path)/conf.d); "
+        #expect(error == "Corefile:2: import file 'conf.d' is a directory (looked for \(directory.path)/conf.d); "
             + "expected an existing file, a glob, or the name of a snippet defined above")
     }
 
