@@ -353,8 +353,9 @@ def cache_metrics_corefile(port: int, metrics_port: int, upstream: str) -> str:
             f"    prometheus 127.0.0.1:{metrics_port}\n}}\n")
 
 
-def forward_corefile(port: int, upstreams: list[str]) -> str:
-    return f"dns://.:{port} {{\n    bind 127.0.0.1\n    forward . {' '.join(upstreams)}\n}}\n"
+def forward_corefile(port: int, upstreams: list[str], options: list[str] | None = None) -> str:
+    block = " {\n" + "".join(f"        {o}\n" for o in options) + "    }" if options else ""
+    return f"dns://.:{port} {{\n    bind 127.0.0.1\n    forward . {' '.join(upstreams)}{block}\n}}\n"
 
 
 def grpc_server_corefile(port: int, upstream: str) -> str:
@@ -689,6 +690,28 @@ class Bench:
                 row.peer.append(self.dnsperf(triple, three))
             self.add(row)
 
+    def option_costs(self) -> None:
+        """Issue 20's options against the same block without them, in one pair of processes each: the ratio of CPU
+        per query is the option's cost."""
+        knots = [f"127.0.0.1:{port}" for port in self.knot_ports]
+        for name, options, baseline, upstreams, note in [
+            ("client_subnet on (ours) vs off (peer column)", ["client_subnet"], [], knots[:1],
+             "target: within 5% CPU per query"),
+            ("least_outstanding (ours) vs random (peer column)", ["policy least_outstanding"], [], knots[:2],
+             "two upstreams; target: within 2% CPU per query"),
+        ]:
+            with Servers() as servers:
+                on, off = support.free_port(), support.free_port()
+                with_option = servers.add(self.dnsgrpcd("dnsgrpcd-option", forward_corefile(on, upstreams, options),
+                                                        [on]))
+                without = servers.add(self.dnsgrpcd("dnsgrpcd-baseline", forward_corefile(off, upstreams, baseline),
+                                                    [off]))
+                row = Row(name, peer_name="the same block without it", note=note)
+                for _ in self.runs():
+                    row.ours.append(self.dnsperf(with_option, on))
+                    row.peer.append(self.dnsperf(without, off))
+                self.add(row)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -725,6 +748,8 @@ def main() -> int:
             bench.scenario([], bench.coalescing)
             bench.scenario(["UDP in -> gRPC out (2nd dnsgrpcd)"], bench.udp_to_grpc)
             bench.scenario(["one upstream (ours) vs three (peer column)"], bench.one_vs_three)
+            bench.scenario(["client_subnet on (ours) vs off (peer column)",
+                            "least_outstanding (ours) vs random (peer column)"], bench.option_costs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

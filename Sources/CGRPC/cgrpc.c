@@ -92,7 +92,7 @@ grpc_channel_credentials *cgrpc_channel_credentials_create(int insecure, const c
 
 // ---- server ----
 grpc_server *cgrpc_server_create(grpc_completion_queue *const *queues, int count, int max_receive_message_length) {
-  grpc_arg args[2];
+  grpc_arg args[3];
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   args[0].value.integer = max_receive_message_length;
@@ -101,7 +101,12 @@ grpc_server *cgrpc_server_create(grpc_completion_queue *const *queues, int count
   args[1].type = GRPC_ARG_INTEGER;
   args[1].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
   args[1].value.integer = 10000;
-  grpc_channel_args channel_args = {2, args};
+  // Upstreams' keepalive pings (ours with `keepalive`) are welcome every 5 s with no call open; gRPC core's
+  // 5 minute default would end such a client's connection with GOAWAY too_many_pings.
+  args[2].type = GRPC_ARG_INTEGER;
+  args[2].key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS;
+  args[2].value.integer = 5000;
+  grpc_channel_args channel_args = {3, args};
   grpc_server *server = grpc_server_create(&channel_args, NULL);
   for (int i = 0; i < count; i++) grpc_server_register_completion_queue(server, queues[i], NULL);
   return server;
@@ -178,6 +183,15 @@ cgrpc_bytes cgrpc_server_call_copy_peer(const cgrpc_server_call *call) {
   return out;
 }
 
+cgrpc_bytes cgrpc_server_call_copy_metadata(const cgrpc_server_call *call, const char *key) {
+  cgrpc_bytes out = {NULL, 0};
+  for (size_t i = 0; i < call->request_metadata.count; i++) {
+    const grpc_metadata *entry = &call->request_metadata.metadata[i];
+    if (grpc_slice_str_cmp(entry->key, key) == 0) return copy_slice(entry->value);
+  }
+  return out;
+}
+
 grpc_call_error cgrpc_server_call_notify(cgrpc_server_call *call, void *tag) {
   return grpc_call_start_batch(call->call, NULL, 0, tag, NULL);
 }
@@ -218,38 +232,46 @@ grpc_call_error cgrpc_server_call_watch_close(cgrpc_server_call *call, void *tag
 int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call) { return call->cancelled; }
 
 // ---- channel and client calls ----
+static void add_integer(grpc_arg *args, size_t *n, const char *key, int value) {
+  args[*n].type = GRPC_ARG_INTEGER;
+  args[*n].key = (char *)key;
+  args[*n].value.integer = value;
+  (*n)++;
+}
+
+static void add_string(grpc_arg *args, size_t *n, const char *key, const char *value) {
+  args[*n].type = GRPC_ARG_STRING;
+  args[*n].key = (char *)key;
+  args[*n].value.string = (char *)value;
+  (*n)++;
+}
+
 grpc_channel *cgrpc_channel_create(const char *target, grpc_channel_credentials *credentials,
-                                   const char *server_name_override, int max_reconnect_backoff_ms,
-                                   int max_receive_message_length) {
-  grpc_arg args[6];
+                                   const cgrpc_channel_options *options) {
+  grpc_arg args[14];
   size_t n = 0;
-  args[n].type = GRPC_ARG_INTEGER;
-  args[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-  args[n].value.integer = max_reconnect_backoff_ms;
-  n++;
-  args[n].type = GRPC_ARG_INTEGER;
-  args[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
-  args[n].value.integer = max_reconnect_backoff_ms < 1000 ? max_reconnect_backoff_ms : 1000;
-  n++;
-  args[n].type = GRPC_ARG_INTEGER;
-  args[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
-  args[n].value.integer = max_reconnect_backoff_ms < 100 ? max_reconnect_backoff_ms : 100;
-  n++;
-  args[n].type = GRPC_ARG_INTEGER;
-  args[n].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-  args[n].value.integer = max_receive_message_length;
-  n++;
+  int backoff = options->max_reconnect_backoff_ms;
+  add_integer(args, &n, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, backoff);
+  add_integer(args, &n, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, backoff < 1000 ? backoff : 1000);
+  add_integer(args, &n, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, backoff < 100 ? backoff : 100);
+  add_integer(args, &n, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, options->max_receive_message_length);
   // A DNS exchange has its own failover; gRPC's transparent retries would only hide failures from it.
-  args[n].type = GRPC_ARG_INTEGER;
-  args[n].key = GRPC_ARG_ENABLE_RETRIES;
-  args[n].value.integer = 0;
-  n++;
-  if (server_name_override != NULL) {
-    args[n].type = GRPC_ARG_STRING;
-    args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-    args[n].value.string = (char *)server_name_override;
-    n++;
+  add_integer(args, &n, GRPC_ARG_ENABLE_RETRIES, 0);
+  // A named target is resolved again when a connection to one of its addresses fails; 30 s between resolutions
+  // (gRPC's default) would leave a replaced pod's address unreached that long.
+  add_integer(args, &n, GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 1000);
+  if (options->server_name_override != NULL)
+    add_string(args, &n, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, options->server_name_override);
+  if (options->lb_policy != NULL) add_string(args, &n, GRPC_ARG_LB_POLICY_NAME, options->lb_policy);
+  if (options->keepalive_time_ms > 0) {
+    add_integer(args, &n, GRPC_ARG_KEEPALIVE_TIME_MS, options->keepalive_time_ms);
+    add_integer(args, &n, GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                options->keepalive_timeout_ms > 0 ? options->keepalive_timeout_ms : 20000);
+    // An idle upstream connection is kept alive too, and pings are not held back for lack of data.
+    add_integer(args, &n, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    add_integer(args, &n, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
+  if (options->own_connections) add_integer(args, &n, GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   grpc_channel_args channel_args = {n, args};
   return grpc_channel_create(target, credentials, &channel_args);
 }
@@ -279,7 +301,8 @@ cgrpc_client_call *cgrpc_client_call_create(void) {
 
 grpc_call_error cgrpc_client_call_start(cgrpc_client_call *call, grpc_channel *channel, grpc_completion_queue *cq,
                                         const char *method, int64_t timeout_ms, const uint8_t *message,
-                                        size_t length, void *tag) {
+                                        size_t length, const char *metadata_key, const char *metadata_value,
+                                        void *tag) {
   gpr_timespec deadline =
       gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
   // create_call takes its own reference to the method, so a copy we release right after is enough.
@@ -292,8 +315,17 @@ grpc_call_error cgrpc_client_call_start(cgrpc_client_call *call, grpc_channel *c
 
   grpc_op ops[6];
   memset(ops, 0, sizeof(ops));
+  // The entry's slices are copied into the call when the batch starts, so they are released right after.
+  grpc_metadata entry;
+  memset(&entry, 0, sizeof(entry));
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[0].data.send_initial_metadata.count = 0;
+  if (metadata_key != NULL && metadata_value != NULL) {
+    entry.key = grpc_slice_from_copied_string(metadata_key);
+    entry.value = grpc_slice_from_copied_string(metadata_value);
+    ops[0].data.send_initial_metadata.count = 1;
+    ops[0].data.send_initial_metadata.metadata = &entry;
+  }
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = call->request_payload;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -305,7 +337,12 @@ grpc_call_error cgrpc_client_call_start(cgrpc_client_call *call, grpc_channel *c
   ops[5].data.recv_status_on_client.trailing_metadata = &call->trailing_metadata;
   ops[5].data.recv_status_on_client.status = &call->status;
   ops[5].data.recv_status_on_client.status_details = &call->status_details;
-  return grpc_call_start_batch(call->call, ops, 6, tag, NULL);
+  grpc_call_error error = grpc_call_start_batch(call->call, ops, 6, tag, NULL);
+  if (ops[0].data.send_initial_metadata.count == 1) {
+    grpc_slice_unref(entry.key);
+    grpc_slice_unref(entry.value);
+  }
+  return error;
 }
 
 void cgrpc_client_call_destroy(cgrpc_client_call *call) {

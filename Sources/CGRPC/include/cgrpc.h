@@ -73,6 +73,8 @@ cgrpc_bytes cgrpc_server_call_copy_payload(const cgrpc_server_call *call);
 cgrpc_bytes cgrpc_server_call_copy_method(const cgrpc_server_call *call);
 /// The client's address as gRPC core names it (`ipv4:127.0.0.1:5353`), copied; empty when unknown.
 cgrpc_bytes cgrpc_server_call_copy_peer(const cgrpc_server_call *call);
+/// The value of the request metadata entry `key` (lowercase), copied; NULL data when the client sent none.
+cgrpc_bytes cgrpc_server_call_copy_metadata(const cgrpc_server_call *call, const char *key);
 /// Queues `tag` on the call's completion queue at once (a batch of no operations), to run work on its thread.
 grpc_call_error cgrpc_server_call_notify(cgrpc_server_call *call, void *tag);
 /// Sends the reply: initial metadata, the message when `send_message` is not 0, and the status. `tag` completes
@@ -86,11 +88,26 @@ grpc_call_error cgrpc_server_call_watch_close(cgrpc_server_call *call, void *tag
 int cgrpc_server_call_was_cancelled(const cgrpc_server_call *call);
 
 // ---- channel and client calls ----
-/// A channel to `target`. `server_name_override` (may be NULL) sets the TLS name verified and sent as SNI.
-/// `max_reconnect_backoff_ms` bounds how long a restarted upstream stays unreached.
+/// How a channel connects; every field has a plain default of 0/NULL.
+typedef struct {
+  /// The TLS name verified and sent as SNI instead of the target's host (NULL: the target's).
+  const char *server_name_override;
+  /// Bounds how long a restarted upstream stays unreached.
+  int max_reconnect_backoff_ms;
+  int max_receive_message_length;
+  /// gRPC core's load-balancing policy over the target's addresses (NULL: its default, pick_first).
+  const char *lb_policy;
+  /// HTTP/2 keepalive pings every this long (0: none), each failing the connection after the timeout.
+  int keepalive_time_ms;
+  int keepalive_timeout_ms;
+  /// Non-zero: the channel's connections are its own, not shared with other channels to the same address
+  /// (gRPC core shares them by default, so a pool of channels would otherwise be one connection).
+  int own_connections;
+} cgrpc_channel_options;
+
+/// A channel to `target` (`HOST:PORT`, `dns:[//AUTHORITY/]NAME:PORT`, `unix:PATH`).
 grpc_channel *cgrpc_channel_create(const char *target, grpc_channel_credentials *credentials,
-                                   const char *server_name_override, int max_reconnect_backoff_ms,
-                                   int max_receive_message_length);
+                                   const cgrpc_channel_options *options);
 /// The channel's connectivity state (grpc_connectivity_state), optionally trying to connect.
 int cgrpc_channel_state(grpc_channel *channel, int try_to_connect);
 
@@ -100,9 +117,11 @@ typedef struct cgrpc_client_call cgrpc_client_call;
 cgrpc_client_call *cgrpc_client_call_create(void);
 /// Starts a unary call: sends `message`, half-closes, and receives the reply and status. `tag` completes when
 /// the status is in. The call must exist before it starts, since the tag may complete on another thread at once.
+/// `metadata_key` (NULL for none) and `metadata_value` go out as one request metadata entry.
 grpc_call_error cgrpc_client_call_start(cgrpc_client_call *call, grpc_channel *channel, grpc_completion_queue *cq,
                                         const char *method, int64_t timeout_ms, const uint8_t *message,
-                                        size_t length, void *tag);
+                                        size_t length, const char *metadata_key, const char *metadata_value,
+                                        void *tag);
 void cgrpc_client_call_destroy(cgrpc_client_call *call);
 grpc_status_code cgrpc_client_call_status(const cgrpc_client_call *call);
 cgrpc_bytes cgrpc_client_call_copy_status_details(const cgrpc_client_call *call);

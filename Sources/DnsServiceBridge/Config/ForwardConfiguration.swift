@@ -77,6 +77,8 @@ public struct ForwardConfiguration: Sendable, Hashable {
     /// grpc's `fallthrough [ZONES]`: zones where an NXDOMAIN goes on to the next forwarder; nil when not set,
     /// `["."]` for all zones.
     public var fallthroughZones: [String]?
+    /// Beyond CoreDNS: the client's address passed on and how gRPC upstreams are connected.
+    public var mesh = MeshConfiguration()
     /// The legacy proxy's own settings; non-nil exactly when `kind` is `.proxy`.
     public var legacyProxy: LegacyProxySettings?
     /// Where the directive was written.

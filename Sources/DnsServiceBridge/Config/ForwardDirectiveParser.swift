@@ -13,7 +13,7 @@ enum ForwardDirectiveParser {
     ]
     static let policies: KeyValuePairs<String, UpstreamPolicy> = [
         "random": .random, "round_robin": .roundRobin, "sequential": .sequential, "least_conn": .leastConn,
-        "weighted": .weighted, "first": .sequential,
+        "weighted": .weighted, "first": .sequential, "least_outstanding": .leastOutstanding,
     ]
 
     static func parse(_ line: CorefileLine, context: DirectiveContext) throws(ConfigurationError) -> ForwardConfiguration {
@@ -77,7 +77,9 @@ enum ForwardDirectiveParser {
                 try option.requireNoBlock(usage: "weights W1 W2 ...")
                 weightsOption = option
             default:
-                throw option.unknownOption(in: "forward", expected: options)
+                guard try MeshOptionParser.parse(option, into: &forward.mesh) else {
+                    throw option.unknownOption(in: "forward", expected: options + MeshOptionParser.options)
+                }
             }
         }
 

@@ -6,6 +6,7 @@ enum GRPCDirectiveParser {
     static let options = ["except", "fallthrough", "policy", "tls", "tls_servername"]
     static let policies: KeyValuePairs<String, UpstreamPolicy> = [
         "random": .random, "round_robin": .roundRobin, "sequential": .sequential,
+        "least_outstanding": .leastOutstanding,
     ]
 
     static func parse(_ line: CorefileLine, context: DirectiveContext) throws(ConfigurationError) -> ForwardConfiguration {
@@ -34,7 +35,9 @@ enum GRPCDirectiveParser {
                 }
                 grpc.fallthroughZones = zones.isEmpty ? ["."] : zones
             default:
-                throw option.unknownOption(in: "grpc", expected: options)
+                guard try MeshOptionParser.parse(option, into: &grpc.mesh) else {
+                    throw option.unknownOption(in: "grpc", expected: options + MeshOptionParser.options)
+                }
             }
         }
 

@@ -8,6 +8,9 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// For a CIDR key not on a label boundary (`10.0.0.0/25`), the network queries must fall in.
     public var reverseFilter: ReverseNetwork?
+    /// gRPC over a unix-domain socket (`grpc://unix:/run/dnsgrpcd.sock`): the socket's absolute path; the key
+    /// then serves the root zone and `bind` does not apply to it.
+    public var unixPath: String?
 
     /// Creates a key.
     public init(scheme: ListenScheme = .dns, zone: String, port: Int, reverseFilter: ReverseNetwork? = nil) {
@@ -19,6 +22,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// `dns://example.org.:53`, with ` (in 10.0.0.0/25)` for a filtered key, as CoreDNS prints keys.
     public var description: String {
+        if let unixPath { return "\(scheme)://unix:\(unixPath)" }
         let base = "\(scheme)://\(zone):\(port)"
         return reverseFilter.map { "\(base) (in \($0))" } ?? base
     }

@@ -5,6 +5,8 @@
 /// 853 and grpc keys 443.
 struct ListenAddressParser {
     let defaultDNSPort: Int
+    /// Where relative unix socket paths start: the Corefile's directory.
+    var workingDirectory = FileProbe.currentDirectory
 
     func parse(_ key: CorefileToken) throws(ConfigurationError) -> ListenAddress {
         let text = key.text
@@ -22,6 +24,9 @@ struct ListenAddressParser {
             rest = text[separator.upperBound...]
         }
 
+        if scheme == .grpc, rest.lowercased().hasPrefix("unix:") {
+            return try unixSocket(key, path: rest.dropFirst(5))
+        }
         var port = scheme == .dns ? defaultDNSPort : scheme.defaultPort
         let slash = rest.lastIndex(of: "/")
         if let colon = rest.lastIndex(of: ":"), slash.map({ colon > $0 }) ?? true {
@@ -53,5 +58,32 @@ struct ListenAddressParser {
                 at: key.location, "bad server block key: \(failure.problem)",
                 expected: rest.isEmpty ? expectedKey : failure.expected)
         }
+    }
+
+    /// `grpc://unix:PATH` (also `unix:///PATH`): the root zone served over a unix-domain socket. A path that
+    /// exists and is not a socket is refused here, before anything could replace it.
+    private func unixSocket(_ key: CorefileToken, path: Substring) throws(ConfigurationError) -> ListenAddress {
+        let written = path.hasPrefix("//") ? path.dropFirst(2) : path
+        guard !written.isEmpty, !written.contains("\0") else {
+            throw ConfigurationError(at: key.location, "server block key '\(key.text)' names no socket path",
+                                     expected: "grpc://unix:PATH, such as grpc://unix:/run/dnsgrpcd.sock")
+        }
+        let absolute = FileProbe.absolute(String(written), relativeTo: workingDirectory)
+        // The listener binds a longer name beside it first (`UnixSocketFile.bindPath`).
+        let longest = GRPCTargetParser.maximumSocketPath - UnixSocketFile.bindSuffixLength
+        guard absolute.utf8.count <= longest else {
+            throw ConfigurationError(at: key.location, "unix socket path '\(absolute)' is too long",
+                                     expected: "a path of at most \(longest) bytes")
+        }
+        switch FileProbe.status(of: absolute) {
+        case .missing, .socket:
+            break
+        case .readableFile, .unreadable, .directory:
+            throw ConfigurationError(at: key.location, "'\(absolute)' exists and is not a unix socket",
+                                     expected: "a path that is free or holds a socket (which is replaced)")
+        }
+        var address = ListenAddress(scheme: .grpc, zone: ".", port: 0)
+        address.unixPath = absolute
+        return address
     }
 }

@@ -16,7 +16,7 @@ struct ListenerOverlapCheck {
         _ server: ServerBlockConfiguration, keyLocations: [SourceLocation]
     ) throws(ConfigurationError) {
         for (key, location) in zip(server.keys, keyLocations) {
-            for host in server.listenHosts {
+            for host in server.listenHosts(for: key) {
                 let listener = Listener(scheme: key.scheme, zone: key.zone, port: key.port, filter: key.reverseFilter, host: host)
                 let onAddress = host.isEmpty ? "" : " on \(host)"
                 if let existing = registered[listener] {

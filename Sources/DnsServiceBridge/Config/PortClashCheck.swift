@@ -16,7 +16,7 @@ struct PortClashCheck {
 
     mutating func register(_ block: ServerBlockConfiguration) throws(ConfigurationError) {
         for key in block.keys {
-            for host in block.listenHosts {
+            for host in block.listenHosts(for: key) {
                 try add(Server(what: "\(key.scheme)://\(host.isEmpty ? "*" : host):\(key.port)", host: host,
                                port: key.port, location: block.location))
             }

@@ -3,12 +3,12 @@ struct ServerBlockBuilder {
     /// Every directive this daemon understands, for the "expected one of" of an unknown one.
     static let directives = [
         "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "loadbalance", "log", "loop",
-        "prometheus", "proxy", "ready", "reload", "timeouts", "tls", "whoami",
+        "prometheus", "proxy", "ready", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
     ]
     /// Directives CoreDNS allows once per server block.
     static let onceOnly: Set<String> = [
         "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ready", "reload",
-        "timeouts", "tls", "whoami",
+        "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
     ]
 
     let defaultDNSPort: Int
@@ -18,7 +18,7 @@ struct ServerBlockBuilder {
     func build(
         _ block: CorefileServerBlock
     ) throws(ConfigurationError) -> (ServerBlockConfiguration, [SourceLocation], [ConfigurationWarning]) {
-        let keyParser = ListenAddressParser(defaultDNSPort: defaultDNSPort)
+        let keyParser = ListenAddressParser(defaultDNSPort: defaultDNSPort, workingDirectory: workingDirectory)
         var keys: [ListenAddress] = []
         var keyLocations: [SourceLocation] = []
         for key in block.keys {
@@ -84,6 +84,10 @@ struct ServerBlockBuilder {
             case "tls":
                 server.tls = try TLSArgumentParser.server(line, context: context)
                 server.tlsLocation = line.location
+            case "trusted_proxies":
+                server.trustedProxies = try TrustedProxies.parse(line)
+            case "unix_socket":
+                server.unixSocket = try UnixSocketPermissions.parse(line)
             case "whoami":
                 try line.requireArguments(0...0, usage: "whoami")
                 try line.requireNoBlock(usage: "whoami")

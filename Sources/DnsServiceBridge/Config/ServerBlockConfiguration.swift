@@ -40,6 +40,10 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     /// `loadbalance [round_robin]`: A, AAAA and MX records shuffled in every reply.
     public var loadBalance = false
     /// Where the block starts (its first key).
+    /// `unix_socket`: mode and owner of the block's gRPC unix sockets.
+    public var unixSocket: UnixSocketPermissions?
+    /// `trusted_proxies`: gRPC peers whose metadata may name their client.
+    public var trustedProxies = TrustedProxies()
     public var location: SourceLocation
 
     /// Creates a block with nothing configured.
@@ -74,5 +78,10 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     /// The addresses to listen on: `bind` without `bindExcept`, or `[""]` (every address) when there is no bind.
     public var listenHosts: [String] {
         bind.isEmpty ? [""] : bind.filter { !bindExcept.contains($0) }
+    }
+
+    /// Where `key` listens: `listenHosts`, or for a unix socket key its `unix:PATH` alone.
+    public func listenHosts(for key: ListenAddress) -> [String] {
+        key.unixPath.map { ["unix:" + $0] } ?? listenHosts
     }
 }

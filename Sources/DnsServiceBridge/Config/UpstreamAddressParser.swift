@@ -2,7 +2,8 @@
 ///
 /// A `TO` is `[SCHEME://]ADDRESS[:PORT]` with ADDRESS an IP address (`[v6]:port` when a port follows an IPv6
 /// address), or, as in CoreDNS, the path of an existing resolv.conf-format file whose `nameserver` lines become
-/// upstreams. Host names are refused (CoreDNS's grpc plugin refuses them too). Beyond CoreDNS, a tls:// or grpc://
+/// upstreams. Host names are refused for DNS, DoT and DoH (as CoreDNS does); gRPC upstreams may be host names, unix
+/// sockets and `dns:` targets that gRPC core resolves itself (see `GRPCTargetParser`). Beyond CoreDNS, a tls:// or grpc://
 /// upstream may carry its own TLS server name as `tls://9.9.9.9#dns.quad9.net` (port before or after the name);
 /// CoreDNS's own form `tls://9.9.9.9%dns.quad9.net[:PORT]` (`tls://[2620:fe::fe%dns.quad9.net]:853` for IPv6)
 /// works too.
@@ -22,7 +23,19 @@ struct UpstreamAddressParser {
 
     func parse(_ token: CorefileToken) throws(ConfigurationError) -> [UpstreamAddress] {
         let text = token.text
+        let targets = GRPCTargetParser(context: context)
+        // CoreDNS's grpc plugin names a unix socket upstream `unix:///path`, with no grpc:// before it.
+        if mode == .grpc, text.lowercased().hasPrefix("unix:"),
+           let socket = try targets.special(token, transport: .grpc, text: Substring(text)) {
+            return [socket]
+        }
         let (transport, defaultPort, afterScheme) = try scheme(of: token)
+        if transport == .grpc {
+            let named = mode == .grpc && text.lowercased().hasPrefix("dns:") && afterScheme.contains("/")
+            if let target = try targets.special(token, transport: transport, text: named ? Substring(text) : afterScheme) {
+                return [target]
+            }
+        }
         var rest = afterScheme
         var serverName: String?
         var portFromName: Substring?
@@ -90,6 +103,11 @@ struct UpstreamAddressParser {
             return [UpstreamAddress(
                 transport: transport, host: String(host), port: port ?? defaultPort, tlsServerName: serverName,
                 path: path)]
+        }
+        let absolute = FileProbe.absolute(String(afterScheme), relativeTo: context.workingDirectory)
+        if transport == .grpc, serverName == nil, !host.isEmpty, FileProbe.status(of: absolute) != .readableFile {
+            let port = try portText.map { (text) throws(ConfigurationError) in try upstreamPort(text, in: token) }
+            return [try targets.hostName(token, host: host, port: port ?? defaultPort)]
         }
         return try resolvConfUpstreams(
             path: String(afterScheme), token: token, transport: transport, defaultPort: defaultPort,

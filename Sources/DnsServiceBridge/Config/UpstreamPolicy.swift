@@ -10,6 +10,9 @@ public enum UpstreamPolicy: String, Sendable, Hashable, CaseIterable, CustomStri
     case leastConn = "least_conn"
     /// Random, in proportion to the `weights` option (beyond CoreDNS).
     case weighted
+    /// Fewest queries in flight first, ties to the fastest by a moving average of response times (dnsdist's
+    /// leastOutstanding; beyond CoreDNS).
+    case leastOutstanding = "least_outstanding"
 
     /// The Corefile spelling.
     public var description: String { rawValue }

@@ -39,7 +39,8 @@ final class ForwardAttempt: Sendable {
         case .answer(let reply):
             promise.succeed((walk.value, reply))
         case .exchange(let upstream, let proto, let deadline):
-            upstream.transport.exchange(walk.value.query, over: proto, deadline: deadline)
+            upstream.transport.exchange(walk.value.outgoing, over: proto, deadline: deadline,
+                                        clientAddress: walk.value.clientAddressText)
                 .hop(to: loop).assumeIsolated().whenComplete { [self] result in
                     let next = switch result {
                     case .success(let reply): walk.value.replied(reply)

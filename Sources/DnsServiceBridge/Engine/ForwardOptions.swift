@@ -32,6 +32,10 @@ public struct ForwardOptions: Sendable, Equatable {
     public var nextRcodes: Set<DNSResponseCode> = []
     /// grpc's `fallthrough [ZONES]`: an NXDOMAIN for a name under one of these goes on to the next set.
     public var fallthroughZones: [DNSName] = []
+    /// `client_subnet`: every query goes out with an ECS option made from its client's address.
+    public var clientSubnet: MeshConfiguration.ClientSubnet?
+    /// `send_client_address`: gRPC upstreams get the client's address in the request metadata.
+    public var sendClientAddress = false
 
     public init() {}
 }

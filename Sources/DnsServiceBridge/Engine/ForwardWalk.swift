@@ -18,8 +18,14 @@ struct ForwardWalk: Sendable {
         case answer(DNSMessage)
     }
 
+    /// The client's query, as the reply and the steps see it.
     let query: DNSMessage
-    let transport: ClientTransport
+    /// What goes to the current set's upstreams: the query, with the client's subnet (`client_subnet`).
+    private(set) var outgoing: DNSMessage
+    /// The client's address for the current set's gRPC upstreams (`send_client_address`).
+    private(set) var clientAddressText: String?
+    let client: QueryClient
+    var transport: ClientTransport { client.transport }
     /// The matching sets still ahead; the first is the one being walked.
     private var sets: ArraySlice<UpstreamSet>
     private var order: [Upstream] = []
@@ -35,11 +41,17 @@ struct ForwardWalk: Sendable {
     /// Why the walk failed (the last upstream error or the reason it gave up), for the `errors` plugin.
     private(set) var failure: String?
 
-    /// The walk of `query` through `sets` (the matching ones, most specific first) for a client over `transport`.
-    init(query: DNSMessage, sets: ArraySlice<UpstreamSet>, transport: ClientTransport) {
+    /// The walk of `query` through `sets` (the matching ones, most specific first) for `client`.
+    init(query: DNSMessage, sets: ArraySlice<UpstreamSet>, client: QueryClient) {
         self.query = query
+        outgoing = query
         self.sets = sets
-        self.transport = transport
+        self.client = client
+    }
+
+    /// The walk for a client known only by its transport.
+    init(query: DNSMessage, sets: ArraySlice<UpstreamSet>, transport: ClientTransport) {
+        self.init(query: query, sets: sets, client: QueryClient(transport: transport, peer: nil))
     }
 
     /// The first step; REFUSED when no set serves the name.
@@ -52,6 +64,8 @@ struct ForwardWalk: Sendable {
             }
             holdsConcurrencySlot = true
         }
+        outgoing = set.options.clientSubnet.map { query.withClientSubnet(of: client.addressBytes, $0) } ?? query
+        clientAddressText = set.options.sendClientAddress ? client.addressText : nil
         order = set.ordering.order(set.upstreams)
         deadline = now + set.options.requestTimeout
         index = 0

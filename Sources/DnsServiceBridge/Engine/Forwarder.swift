@@ -17,7 +17,7 @@ public final class Forwarder: Sendable {
 
     /// The reply for the client; this future never fails.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
-        guard let walk = walk(query, transport: context.transport) else {
+        guard let walk = walk(query, client: context.asker) else {
             let rcode: DNSResponseCode = query.question == nil ? .formErr : .refused
             return context.eventLoop.makeSucceededFuture(query.errorReply(rcode))
         }
@@ -25,13 +25,13 @@ public final class Forwarder: Sendable {
     }
 
     /// The walk of `query` through the sets that serve its name; nil when none does (or it has no question).
-    func walk(_ query: DNSMessage, transport: ClientTransport) -> ForwardWalk? {
+    func walk(_ query: DNSMessage, client: QueryClient) -> ForwardWalk? {
         guard let name = query.question?.name else { return nil }
         // One set (the usual case) needs no filtered copy, which would be an allocation per query.
         let matching = sets.count == 1 ? (sets[0].matches(name) ? sets[...] : [])
             : sets.filter { $0.matches(name) }[...]
         guard !matching.isEmpty else { return nil }
-        return ForwardWalk(query: query, sets: matching, transport: transport)
+        return ForwardWalk(query: query, sets: matching, client: client)
     }
 
     /// Stops health checks and closes every upstream connection.

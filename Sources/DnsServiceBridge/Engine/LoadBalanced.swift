@@ -4,4 +4,6 @@ protocol LoadBalanced: Sendable {
     var weight: Int { get }
     /// Queries being exchanged with it now (least_conn).
     var inFlight: Int { get }
+    /// A moving average of its response time in nanoseconds, 0 before it answered (least_outstanding).
+    var latency: Int { get }
 }

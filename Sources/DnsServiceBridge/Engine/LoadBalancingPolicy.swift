@@ -12,6 +12,9 @@ public enum LoadBalancingPolicy: String, Sendable, Hashable, CaseIterable {
     case leastConnections = "least_conn"
     /// Random, with each upstream's chance of going first proportional to its weight (0: only as failover).
     case weighted
+    /// Fewest queries in flight first, ties to the lowest moving average of response time, then configured order
+    /// (dnsdist's leastOutstanding). Upstreams that are down are skipped by the walk as under every policy.
+    case leastOutstanding = "least_outstanding"
 }
 
 /// A policy with the state it needs (the round-robin counter).
@@ -41,7 +44,21 @@ final class UpstreamOrdering: Sendable {
                 .map(\.0)
         case .weighted:
             return ThreadRandom.with { Self.weightedOrder(upstreams, using: &$0) }
+        case .leastOutstanding:
+            return Self.leastOutstandingOrder(upstreams)
         }
+    }
+
+    /// Fewest in flight, then lowest latency, then configured order. Each load is read once (they move while we
+    /// compare); two upstreams, the usual case, need no sort.
+    static func leastOutstandingOrder<Member: LoadBalanced>(_ upstreams: [Member]) -> [Member] {
+        if upstreams.count == 2 {
+            let (first, second) = (upstreams[0], upstreams[1])
+            let (a, b) = ((first.inFlight, first.latency), (second.inFlight, second.latency))
+            return b < a ? [second, first] : upstreams
+        }
+        return upstreams.enumerated().map { ($0.element, ($0.element.inFlight, $0.element.latency, $0.offset)) }
+            .sorted { $0.1 < $1.1 }.map(\.0)
     }
 
     /// Draws without replacement, each draw proportional to the remaining weights; zero weights go last, in

@@ -39,6 +39,16 @@ struct QueryClient: Sendable {
         }
     }
 
+    /// The client's IP address as 4 or 16 bytes (ECS, allow-lists); nil when it has none (a unix-socket peer).
+    /// Read from the datagram's raw address without formatting it.
+    var addressBytes: [UInt8]? {
+        if case .datagram(let peer) = source { return peer.addressBytes }
+        return address.flatMap { IPAddressText($0.ipAddress ?? "")?.bytes }
+    }
+
+    /// The client's IP address as text (`send_client_address`); nil when it has none.
+    var addressText: String? { address?.ipAddress }
+
     /// The client for logs: gRPC core's peer name, or the address.
     var name: String? {
         if case .peer(let name) = source { return name }

@@ -31,7 +31,7 @@ final class ServerBlockEngine: Sendable {
         for (index, step) in before.enumerated() {
             if let reply = step.answer(query, from: client) { return .answer(reply, passed: index) }
         }
-        if let walk = forwarder?.walk(query, transport: client.transport) {
+        if let walk = forwarder?.walk(query, client: client) {
             return .forward(walk)
         }
         for step in after {

@@ -9,6 +9,7 @@ public final class Upstream: Sendable, LoadBalanced {
     /// Relative share for the weighted policy.
     public let weight: Int
     private let inFlightCount = Atomic<Int>(0)
+    private let latencyAverage = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
     /// The transport's dropped-reply count already added to the metric.
     private let droppedReported = Atomic<Int>(0)
@@ -46,6 +47,18 @@ public final class Upstream: Sendable, LoadBalanced {
     /// Queries being exchanged with this upstream now (least_conn).
     public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
 
+    /// A moving average of the exchanges' durations in nanoseconds (the last eight or so weigh most), failures
+    /// counted at the time they took; 0 until the first exchange ended (least_outstanding, metrics).
+    public var latency: Int { latencyAverage.load(ordering: .relaxed) }
+
+    /// Folds one exchange's duration into `latency`. Concurrent updates may lose one another's sample, which an
+    /// average over many does not miss.
+    private func recordLatency(_ duration: TimeAmount) {
+        let sample = Int(duration.nanoseconds)
+        let average = latencyAverage.load(ordering: .relaxed)
+        latencyAverage.store(average == 0 ? sample : average + (sample - average) / 8, ordering: .relaxed)
+    }
+
     /// Counts an exchange in flight from `now` (least_conn, metrics); returns the start that `exchangeEnded` takes.
     /// Only `ForwardWalk` calls these, for every lane alike.
     func exchangeStarted(now: NIODeadline = .now()) -> NIODeadline {
@@ -58,6 +71,7 @@ public final class Upstream: Sendable, LoadBalanced {
     func exchangeEnded(_ result: Result<DNSMessage, any Error>, startedAt started: NIODeadline,
                        now: NIODeadline = .now()) {
         inFlightCount.subtract(1, ordering: .relaxed)
+        recordLatency(now - started)
         reportDroppedReplies()
         switch result {
         case .success(let reply):

@@ -45,7 +45,7 @@ public final class UpstreamSet: Sendable {
     /// Forwards one query and completes (on the context's loop) with the reply for the client: the upstream's
     /// answer, or SERVFAIL when every upstream failed or the deadline passed, or REFUSED over max_concurrent.
     public func forward(_ query: DNSMessage, context: QueryContext) -> EventLoopFuture<DNSMessage> {
-        ForwardAttempt.run(ForwardWalk(query: query, sets: [self][...], transport: context.transport),
+        ForwardAttempt.run(ForwardWalk(query: query, sets: [self][...], client: context.asker),
                            context: context).map(\.reply)
     }
 

@@ -11,11 +11,29 @@ public final class GRPCChannel: @unchecked Sendable {
     private let gate = QueueGate()
     public let target: String
 
+    /// How a channel connects, beyond its target and security.
+    public struct Settings: Sendable {
+        /// The longest a restarted upstream waits to be reconnected.
+        public var maxReconnectBackoff: Duration = .seconds(1)
+        public var maxReceiveMessageLength = 256 * 1024
+        /// Spread calls over every address the target resolves to (gRPC core's round_robin) rather than use the
+        /// first that connects (its default, pick_first).
+        public var roundRobin = false
+        /// HTTP/2 keepalive: a ping this often (nil: none), the connection failed when one is not answered within
+        /// `keepaliveTimeout`.
+        public var keepaliveInterval: Duration?
+        public var keepaliveTimeout: Duration = .seconds(20)
+        /// The channel's connections are its own, not shared with another channel to the same address.
+        public var ownConnections = false
+
+        public init() {}
+    }
+
     /// - Parameters:
-    ///   - target: `HOST:PORT` (gRPC core also takes `dns:///name:port`, `ipv4:`, `unix:` forms).
-    ///   - maxReconnectBackoff: the longest a restarted upstream waits to be reconnected.
-    public init(target: String, security: GRPCChannelSecurity, maxReconnectBackoff: Duration = .seconds(1),
-                maxReceiveMessageLength: Int = 256 * 1024) throws(GRPCCallError) {
+    ///   - target: `HOST:PORT`, or a target gRPC core resolves itself: `dns:///name:port`,
+    ///     `dns://RESOLVER/name:port`, `unix:/path`.
+    public init(target: String, security: GRPCChannelSecurity, settings: Settings = Settings())
+        throws(GRPCCallError) {
         GRPCLibrary.retain()
         let credentials: OpaquePointer?
         var serverName: String?
@@ -31,10 +49,20 @@ public final class GRPCChannel: @unchecked Sendable {
             throw GRPCCallError(status: .internal, details: "cannot create channel credentials for \(target)")
         }
         defer { grpc_channel_credentials_release(credentials) }
-        let backoffMilliseconds = Int32(clamping: maxReconnectBackoff.components.seconds * 1000
-            + maxReconnectBackoff.components.attoseconds / 1_000_000_000_000_000)
-        guard let channel = cgrpc_channel_create(target, credentials, serverName, backoffMilliseconds,
-                                                 Int32(clamping: maxReceiveMessageLength)) else {
+        let created = (serverName ?? "").withCString { name in
+            (settings.roundRobin ? "round_robin" : "").withCString { policy in
+                var options = cgrpc_channel_options(
+                    server_name_override: serverName == nil ? nil : name,
+                    max_reconnect_backoff_ms: Int32(clamping: settings.maxReconnectBackoff.milliseconds),
+                    max_receive_message_length: Int32(clamping: settings.maxReceiveMessageLength),
+                    lb_policy: settings.roundRobin ? policy : nil,
+                    keepalive_time_ms: Int32(clamping: settings.keepaliveInterval?.milliseconds ?? 0),
+                    keepalive_timeout_ms: Int32(clamping: settings.keepaliveTimeout.milliseconds),
+                    own_connections: settings.ownConnections ? 1 : 0)
+                return cgrpc_channel_create(target, credentials, &options)
+            }
+        }
+        guard let channel = created else {
             GRPCLibrary.release()
             throw GRPCCallError(status: .internal, details: "cannot create a channel to \(target)")
         }
@@ -45,20 +73,25 @@ public final class GRPCChannel: @unchecked Sendable {
 
     /// Sends `request` to `method` and calls `completion` (on the channel's queue thread) with the reply message
     /// or the call's status. The call is abandoned by gRPC core with DEADLINE_EXCEEDED after `timeout`.
+    /// `metadata` (a lowercase key and its value) goes out with the request.
     public func unaryCall(method: String, request: [UInt8], timeout: Duration,
+                          metadata: (key: String, value: String)? = nil,
                           completion: @escaping @Sendable (Result<[UInt8], GRPCCallError>) -> Void) {
         guard let call = ClientCallHandle() else {
             completion(.failure(GRPCCallError(status: .resourceExhausted, details: "cannot allocate a call")))
             return
         }
         let tag = CompletionTag.make { _ in completion(call.result()) }
-        let milliseconds = max(1, timeout.components.seconds * 1000
-            + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, timeout.milliseconds)
         var error = GRPC_CALL_OK
         let open = gate.ifOpen {
             error = request.withUnsafeBufferPointer { buffer in
-                cgrpc_client_call_start(call.pointer, channel, queue.pointer, method, milliseconds,
-                                        buffer.baseAddress, buffer.count, tag)
+                guard let metadata else {
+                    return cgrpc_client_call_start(call.pointer, channel, queue.pointer, method, milliseconds,
+                                                   buffer.baseAddress, buffer.count, nil, nil, tag)
+                }
+                return cgrpc_client_call_start(call.pointer, channel, queue.pointer, method, milliseconds,
+                                               buffer.baseAddress, buffer.count, metadata.key, metadata.value, tag)
             }
         }
         guard open, error == GRPC_CALL_OK else {
@@ -117,4 +150,11 @@ private final class ClientCallHandle: @unchecked Sendable {
     }
 
     deinit { cgrpc_client_call_destroy(pointer) }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
 }

@@ -27,6 +27,9 @@ public final class GRPCServerResponder: Sendable {
     /// The client's address as gRPC core names it (`ipv4:127.0.0.1:5353`, `ipv6:[::1]:5353`); empty when unknown.
     public var peer: String { call.peer }
 
+    /// The value of the request's metadata entry `key` (lowercase); nil when the client sent none.
+    public func metadata(_ key: String) -> String? { call.metadata(key) }
+
     /// Replies with a message and status OK.
     public func reply(_ message: [UInt8]) {
         send(message: message, status: .ok, details: nil)
@@ -113,6 +116,12 @@ final class ServerCallHandle: @unchecked Sendable {
     var method: String { cgrpc_server_call_copy_method(pointer).consumeIntoString() }
 
     var peer: String { cgrpc_server_call_copy_peer(pointer).consumeIntoString() }
+
+    func metadata(_ key: String) -> String? {
+        let value = cgrpc_server_call_copy_metadata(pointer, key)
+        guard value.data != nil else { return nil }
+        return value.consumeIntoString()
+    }
 
     /// Runs `work` on the call's completion-queue thread, or here if gRPC core refuses the empty batch.
     func onQueueThread(_ work: @escaping () -> Void) {

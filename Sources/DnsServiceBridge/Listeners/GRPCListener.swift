@@ -20,7 +20,8 @@ public final class GRPCListener: Sendable {
     /// event loop between. Serving starts with `start()`. `isServing` is what the gRPC health service
     /// (`grpc.health.v1.Health/Check`) reports.
     init(addresses: [(address: String, security: GRPCServerSecurity)], plan: WorkerPlan,
-         maxCallsInService: Int = GRPCListener.maxCallsInService, logger: Logger,
+         maxCallsInService: Int = GRPCListener.maxCallsInService, trustedProxies: TrustedProxies = TrustedProxies(),
+         logger: Logger,
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let relays = QueueThreadRelay.forEachQueue(plan)
         guard !relays.isEmpty else { throw .outOfMemory }
@@ -38,10 +39,14 @@ public final class GRPCListener: Sendable {
                     return
                 }
                 let peer = responder.peer
-                let call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
+                var call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
                     BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                     responder.reply(DnsPacketCodec.encode(reply.bytes))
                 }, onQueueThread: responder.onQueueThread, isCancelled: { responder.isCancelled })
+                if !trustedProxies.isEmpty {
+                    call.forwardedFor = GRPCClientAddress.forwarded(by: peer, trusting: trustedProxies,
+                                                                    metadata: responder.metadata)
+                }
                 relays[responder.queueIndex].forward(query, call: call)
             },
             GRPCHealthService.checkMethod: { request, responder in
@@ -77,6 +82,7 @@ public final class GRPCListener: Sendable {
     }
 
     private static func replacingPort(of address: String, with port: Int) -> String {
+        if address.hasPrefix("unix:") { return address }
         guard let colon = address.lastIndex(of: ":") else { return "\(address):\(port)" }
         return "\(address[..<colon]):\(port)"
     }

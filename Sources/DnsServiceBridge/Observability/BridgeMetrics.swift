@@ -46,6 +46,8 @@ enum BridgeMetrics {
             .record(upstream.transport.idleConnections)
         Gauge(label: "dnsgrpcd_upstream_healthy", dimensions: [("to", to)]).record(upstream.isDown ? 0 : 1)
         Gauge(label: "dnsgrpcd_upstream_in_flight", dimensions: [("to", to)]).record(upstream.inFlight)
+        Gauge(label: "dnsgrpcd_upstream_latency_seconds", dimensions: [("to", to)])
+            .record(Double(upstream.latency) / 1e9)
         guard let counters = transportCounters(of: upstream.transport) else { return }
         // CoreDNS's forward connection cache, under its proto names; gRPC upstreams have one channel and no cache.
         var connectionCache: [(outcome: String, proto: String, total: Int)] = []

@@ -17,6 +17,10 @@ struct InstancePlan {
         var tlsContext: NIOSSLContext?
         /// gRPC: the loaded server credentials.
         var grpcSecurity = GRPCServerSecurity.insecure
+        /// gRPC over a unix socket: its mode and owner (the first block's that sets them).
+        var unixSocket: UnixSocketPermissions?
+        /// gRPC: the peers whose metadata may name their client (every block's on this socket).
+        var trustedProxies = TrustedProxies()
     }
 
     /// The workers that make the UDP exchanges event loops ask for (see `ExchangeWorkers`).
@@ -49,7 +53,7 @@ struct InstancePlan {
                     }
                     let zone: DNSName
                     do { zone = try DNSName(key.zone) } catch { throw StartupError(at: block.location, "\(error)") }
-                    for host in block.listenHosts {
+                    for host in block.listenHosts(for: key) {
                         let listenerKey = ListenerKey(scheme: key.scheme, host: host, port: key.port)
                         let at = index[listenerKey] ?? {
                             plan.listeners.append(Listener(key: listenerKey))
@@ -59,6 +63,9 @@ struct InstancePlan {
                         plan.listeners[at].routes.append(
                             ListenerEngine.Route(zone: zone, network: key.reverseFilter, block: engine))
                         plan.listeners[at].options.take(from: block)
+                        plan.listeners[at].unixSocket = plan.listeners[at].unixSocket ?? block.unixSocket
+                        plan.listeners[at].trustedProxies = plan.listeners[at].trustedProxies
+                            .merged(with: block.trustedProxies)
                         if let tls = block.tls, plan.listeners[at].tls == nil {
                             plan.listeners[at].tls = (tls, block.tlsLocation ?? block.location)
                         }

@@ -29,7 +29,9 @@ enum PluginFactory {
             let host = block.listenHosts.first.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
             let hostPort = host.contains(":") ? "[\(host)]:\(key.port)" : "\(host):\(key.port)"
             if let zone = try? DNSName(key.zone) {
-                plugins.append(LoopPlugin(zone: zone, address: key.scheme == .grpc ? "grpc://" + hostPort : hostPort,
+                let address = key.unixPath.map { "grpc://unix:" + $0 }
+                    ?? (key.scheme == .grpc ? "grpc://" + hostPort : hostPort)
+                plugins.append(LoopPlugin(zone: zone, address: address,
                                           logger: logger))
             }
         }
@@ -40,7 +42,7 @@ enum PluginFactory {
     /// handles the request (`dns://:53`).
     static func metricsServer(of block: ServerBlockConfiguration) -> String {
         guard let key = block.keys.first else { return "" }
-        return ListenerKey(scheme: key.scheme, host: block.listenHosts.first ?? "", port: key.port).metricsLabel
+        return ListenerKey(scheme: key.scheme, host: block.listenHosts(for: key).first ?? "", port: key.port).metricsLabel
     }
 
     /// The plugins that come after forward/grpc/proxy in CoreDNS's order.

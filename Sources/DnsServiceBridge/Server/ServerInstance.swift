@@ -10,6 +10,8 @@ public final class ServerInstance: Sendable {
     /// The `https://` listeners, by their socket.
     private let dohListeners: [ListenerKey: DoHListener]
     private let grpcListeners: [GRPCListener]
+    /// The files of gRPC listeners' unix sockets, removed when the instance stops.
+    private let unixSockets: [UnixSocketFile]
     private let forwarders: [Forwarder]
     /// The workers that make the UDP exchanges event loops ask for (see `ExchangeWorkers`).
     private let exchangeWorkers: ExchangeWorkers
@@ -23,13 +25,14 @@ public final class ServerInstance: Sendable {
 
     /// `grpcServers` are the gRPC listeners' `server` labels in metrics, in the same order.
     private init(dnsListeners: [ListenerKey: DNSListener], dohListeners: [ListenerKey: DoHListener],
-                 grpcListeners: [GRPCListener], grpcServers: [String],
+                 grpcListeners: [GRPCListener], grpcServers: [String], unixSockets: [UnixSocketFile],
                  forwarders: [Forwarder], exchangeWorkers: ExchangeWorkers, inFlight: InFlightQueries, logger: Logger,
                  plugins: [any QueryStep], listening: [String]) {
         self.dnsListeners = dnsListeners
         self.dohListeners = dohListeners
         self.exchangeWorkers = exchangeWorkers
         self.grpcListeners = grpcListeners
+        self.unixSockets = unixSockets
         self.forwarders = forwarders
         self.inFlight = inFlight
         self.logger = logger
@@ -69,6 +72,7 @@ public final class ServerInstance: Sendable {
         var dohListeners: [ListenerKey: DoHListener] = [:]
         var grpcListeners: [GRPCListener] = []
         var grpcServers: [String] = []
+        var unixSockets: [UnixSocketFile] = []
         var listening: [String] = []
         do throws(StartupError) {
             for planned in plan.listeners {
@@ -101,19 +105,26 @@ public final class ServerInstance: Sendable {
                     }
                 case .grpc:
                     let listener: GRPCListener
+                    let bindPath = key.unixPath.map(UnixSocketFile.bindPath(for:))
                     do {
-                        listener = try GRPCListener(addresses: [(key.grpcAddress, planned.grpcSecurity)],
+                        listener = try GRPCListener(addresses: [(bindPath.map { "unix:" + $0 } ?? key.grpcAddress,
+                                                                 planned.grpcSecurity)],
                                                     plan: WorkerPlan(engine: router, group: group),
-                                                    maxCallsInService: options.grpcCalls, logger: logger,
+                                                    maxCallsInService: options.grpcCalls,
+                                                    trustedProxies: planned.trustedProxies, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)
+                    }
+                    grpcListeners.append(listener)
+                    if let path = key.unixPath, let bindPath {
+                        unixSockets.append(try UnixSocketFile(bound: bindPath, at: path,
+                                                              permissions: planned.unixSocket))
                     }
                     logger.info("gRPC queries are forwarded by the datagram relay", metadata: ["listener": "\(key)"])
                     // Before the first call: a health check must never find the listener up and the daemon starting.
                     state?.listening()
                     listener.start()
-                    grpcListeners.append(listener)
                     grpcServers.append(key.metricsLabel)
                 }
                 let plainHTTP = key.scheme == .https && planned.tls == nil
@@ -124,6 +135,7 @@ public final class ServerInstance: Sendable {
             for listener in dnsListeners.values { await listener.close() }
             for listener in dohListeners.values { await listener.close() }
             for listener in grpcListeners { await listener.shutdown(gracePeriod: .zero) }
+            unixSockets.forEach { $0.remove() }
             await plan.discard()
             await predecessor?.resumeAccepting()
             throw error
@@ -137,7 +149,7 @@ public final class ServerInstance: Sendable {
             }
         }
         return ServerInstance(dnsListeners: dnsListeners, dohListeners: dohListeners, grpcListeners: grpcListeners,
-                              grpcServers: grpcServers,
+                              grpcServers: grpcServers, unixSockets: unixSockets,
                               forwarders: plan.forwarders, exchangeWorkers: plan.exchangeWorkers, inFlight: inFlight,
                               logger: logger, plugins: plan.plugins,
                               listening: listening)
@@ -192,6 +204,7 @@ public final class ServerInstance: Sendable {
                 for listener in dohListeners.values { await listener.close() }
             }
         }
+        unixSockets.forEach { $0.remove() }
         forwarders.forEach { $0.stop() }
         await exchangeWorkers.close()
         MetricsCollectors.shared.remove(collector)

@@ -47,6 +47,8 @@ enum UpstreamSetFactory {
         options.failFastWhenAllDown = config.failfastAllUnhealthyUpstreams
         options.nextRcodes = Set(config.nextRcodes.map { DNSResponseCode(rawValue: UInt16(clamping: $0)) })
         options.fallthroughZones = (config.fallthroughZones ?? []).compactMap { try? DNSName($0) }
+        options.clientSubnet = config.mesh.clientSubnet
+        options.sendClientAddress = config.mesh.sendClientAddress
         if let legacy = config.legacyProxy {
             // proxy counts failed exchanges themselves, each for fail_timeout; without `spray` it gives up
             // when every upstream is down instead of trying one at random.
@@ -63,6 +65,7 @@ enum UpstreamSetFactory {
         case .sequential: return .sequential
         case .leastConn: return .leastConnections
         case .weighted: return .weighted
+        case .leastOutstanding: return .leastOutstanding
         }
     }
 
@@ -103,8 +106,12 @@ enum UpstreamSetFactory {
                 do { security = try tls.grpcChannelSecurity() } catch {
                     throw StartupError(at: tlsLocation, "upstream \(label): \(error)")
                 }
-                return try GRPCUpstreamTransport(label: label, target: upstream.hostPort, security: security,
-                                                 group: group)
+                var settings = GRPCChannel.Settings()
+                settings.roundRobin = upstream.resolverTarget?.hasPrefix("dns:") ?? false
+                settings.keepaliveInterval = config.mesh.keepalive?.interval
+                settings.keepaliveTimeout = config.mesh.keepalive?.timeout ?? settings.keepaliveTimeout
+                return try GRPCUpstreamTransport(label: label, target: upstream.grpcTarget, security: security,
+                                                 settings: settings, channels: config.mesh.channels, group: group)
             }
         } catch let error as StartupError {
             throw error

@@ -1,30 +1,53 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
-/// A gRPC DnsService upstream (CoreDNS `grpc://` server or any implementation): one channel, HTTP/2
-/// multiplexing every query, a deadline per call, and gRPC core reconnecting after the upstream restarts.
+/// A gRPC DnsService upstream (CoreDNS `grpc://` server or any implementation): one channel (or a pool of them,
+/// each with its own connection, for upstreams that limit the streams of one connection), HTTP/2 multiplexing
+/// every query, a deadline per call, and gRPC core reconnecting after the upstream restarts.
 public final class GRPCUpstreamTransport: UpstreamExchanger {
     public let label: String
-    private let channel: GRPCChannel
+    private let channels: [GRPCChannel]
+    private let nextChannel = Atomic<Int>(0)
     private let group: any EventLoopGroup
     let counters = TransportCounters()
 
-    /// - Parameter target: `HOST:PORT` as gRPC core takes it.
-    public init(label: String, target: String, security: GRPCChannelSecurity, group: any EventLoopGroup)
-        throws(GRPCCallError) {
+    /// - Parameters:
+    ///   - target: `HOST:PORT`, or a target gRPC core resolves itself (`dns:///name:port`, `unix:/path`).
+    ///   - channels: how many channels calls take turns on; more than one gives each its own connection.
+    public init(label: String, target: String, security: GRPCChannelSecurity,
+                settings: GRPCChannel.Settings = GRPCChannel.Settings(), channels: Int = 1,
+                group: any EventLoopGroup) throws(GRPCCallError) {
         self.label = label
         self.group = group
-        channel = try GRPCChannel(target: target, security: security)
+        var settings = settings
+        settings.ownConnections = channels > 1
+        var opened: [GRPCChannel] = []
+        for _ in 0..<max(1, channels) {
+            do { opened.append(try GRPCChannel(target: target, security: security, settings: settings)) } catch {
+                opened.forEach { $0.close() }
+                throw error
+            }
+        }
+        self.channels = opened
     }
 
     public func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
         -> EventLoopFuture<DNSMessage> {
+        exchange(query, over: proto, deadline: deadline, clientAddress: nil)
+    }
+
+    public func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline,
+                         clientAddress: String?) -> EventLoopFuture<DNSMessage> {
         // On the caller's own loop when it is one: the reply then never needs a loop other than the one asking.
         let promise = (MultiThreadedEventLoopGroup.currentEventLoop ?? group.any()).makePromise(of: DNSMessage.self)
         let timeout = Duration.nanoseconds(max(1, (deadline - .now()).nanoseconds))
         counters.exchanges.add(1, ordering: .relaxed)
+        let channel = channels.count == 1 ? channels[0]
+            : channels[nextChannel.add(1, ordering: .relaxed).oldValue % channels.count]
         channel.unaryCall(method: DnsServiceMethod.query, request: DnsPacketCodec.encode(query.bytes),
-                          timeout: timeout) { [label, counters] result in
+                          timeout: timeout,
+                          metadata: clientAddress.map { (GRPCClientAddress.metadataKey, $0) }) { [label, counters] result in
             promise.completeWith(Self.reply(to: query, from: result, label: label, counters: counters))
         }
         return promise.futureResult
@@ -54,7 +77,7 @@ public final class GRPCUpstreamTransport: UpstreamExchanger {
 
     public var droppedReplies: Int { counters.mismatchedReplies.load(ordering: .relaxed) }
 
-    public var idleConnections: Int { channel.isReady ? 1 : 0 }
+    public var idleConnections: Int { channels.reduce(0) { $0 + ($1.isReady ? 1 : 0) } }
 
-    public func close() { channel.close() }
+    public func close() { channels.forEach { $0.close() } }
 }

@@ -10,6 +10,11 @@ public protocol UpstreamExchanger: AnyObject, Sendable {
     func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline)
         -> EventLoopFuture<DNSMessage>
 
+    /// The same, with the address of the client that asked (`send_client_address`), for transports that can
+    /// carry it (gRPC request metadata); the others ignore it.
+    func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline, clientAddress: String?)
+        -> EventLoopFuture<DNSMessage>
+
     /// Replies dropped since start because they did not match their query (source, ID, question, or not DNS).
     var droppedReplies: Int { get }
 
@@ -18,4 +23,11 @@ public protocol UpstreamExchanger: AnyObject, Sendable {
 
     /// Closes every connection; exchanges in flight fail.
     func close()
+}
+
+extension UpstreamExchanger {
+    public func exchange(_ query: DNSMessage, over proto: ExchangeProtocol, deadline: NIODeadline,
+                         clientAddress: String?) -> EventLoopFuture<DNSMessage> {
+        exchange(query, over: proto, deadline: deadline)
+    }
 }

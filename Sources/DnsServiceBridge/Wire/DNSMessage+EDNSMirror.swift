@@ -10,10 +10,11 @@ extension EDNS0 {
 
 extension DNSMessage {
     /// This reply with an OPT record that mirrors `query`'s: the UDP size and DO rewritten in place (the extended
-    /// RCODE kept), or the client's OPT added when the reply has none. A query without EDNS leaves the reply alone.
+    /// RCODE kept), or the client's OPT added when the reply has none. A query without EDNS gets a reply without
+    /// OPT (one that an upstream added, or that answers the OPT `client_subnet` added, is removed).
     /// The usual case, an upstream that already answered with the client's size and DO, costs a comparison.
     func mirroringEDNS(of query: DNSMessage) -> DNSMessage {
-        guard let asked = query.edns else { return self }
+        guard let asked = query.edns else { return edns == nil ? self : removingOPT() }
         let wanted = EDNS0(replyingTo: asked, extendedRCodeHigh: edns?.extendedRCodeHigh ?? 0)
         if edns == wanted { return self }
         var out = bytes

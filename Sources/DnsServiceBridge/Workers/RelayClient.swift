@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Where a relayed query's answer goes: back to a UDP client, or to a gRPC call.
 enum RelayClient: Sendable {
     case datagram(DatagramPeer)
@@ -8,6 +10,8 @@ enum RelayClient: Sendable {
 struct RelayCall: Sendable {
     /// gRPC core's name for the client (`ipv4:127.0.0.1:40000`), for metrics and the engine's context.
     let peer: String?
+    /// The client a trusted peer (another bridge) forwards for (`trusted_proxies`); it stands for the client.
+    var forwardedFor: SocketAddress? = nil
     /// Sends the answer (from any thread; on the completion-queue thread it goes out at once).
     let answer: @Sendable (DNSMessage) -> Void
     /// Runs work on the completion-queue thread: the relay sends a whole batch of answers from there with one
@@ -38,7 +42,9 @@ extension RelayClient {
     var asker: QueryClient {
         switch self {
         case .datagram(let peer): QueryClient(transport: .udp, datagram: peer)
-        case .call(let call): QueryClient(transport: .grpc, peer: call.peer)
+        case .call(let call):
+            call.forwardedFor.map { QueryClient(transport: .grpc, address: $0) }
+                ?? QueryClient(transport: .grpc, peer: call.peer)
         }
     }
 }

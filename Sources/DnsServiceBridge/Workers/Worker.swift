@@ -175,7 +175,7 @@ final class Worker {
                 return plan.engine.abandon(forwarded)
             case .exchange(let upstream, .udp, let deadline):
                 guard let target = upstream.udpTarget else { fallthrough }
-                let waiting = UDPLane.Pending(query: forwarded.query, waiter: .walk(forwarded, replyTo: client),
+                let waiting = UDPLane.Pending(query: forwarded.walk.outgoing, waiter: .walk(forwarded, replyTo: client),
                                               deadline: deadline)
                 if lane(for: target)?.send(waiting, now: .now()) == true { return }
                 step = forwarded.walk.failed(ExchangeError.connectionFailed(upstream: upstream.label,

@@ -12,9 +12,10 @@ struct MalformedCase: CustomTestStringConvertible, Sendable {
 }
 
 private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reload, "
-    + "timeouts, tls, whoami"
-private let forwardOptions = "doh_method, except, expire, failfast_all_unhealthy_upstreams, force_tcp, health_check, max_concurrent, "
-    + "max_fails, max_idle_conns, multiplex_udp, next, policy, prefer_udp, tls, tls_servername, weights"
+    + "timeouts, tls, trusted_proxies, unix_socket, whoami"
+private let forwardOptions = "channels, client_subnet, doh_method, except, expire, failfast_all_unhealthy_upstreams, force_tcp, "
+    + "health_check, keepalive, max_concurrent, max_fails, max_idle_conns, multiplex_udp, next, policy, prefer_udp, "
+    + "send_client_address, tls, tls_servername, weights"
 private let durationHint = "a non-negative duration in Go syntax, such as 500ms, 10s or 1m30s"
 private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
 
@@ -51,7 +52,8 @@ private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
         MalformedCase(
             name: "unknown grpc option",
             corefile: ".:15353 {\n    grpc . 127.0.0.1:15443 {\n        force_tcp\n    }\n}\n",
-            error: "Corefile:3: unknown option 'force_tcp' in grpc; expected one of except, fallthrough, policy, tls, tls_servername"),
+            error: "Corefile:3: unknown option 'force_tcp' in grpc; expected one of channels, client_subnet, except, fallthrough, "
+                + "keepalive, policy, send_client_address, tls, tls_servername"),
         MalformedCase(
             name: "unknown proxy option",
             corefile: ".:15353 {\n    proxy . 127.0.0.1 {\n        expire 10s\n    }\n}\n",
@@ -135,11 +137,12 @@ private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
         MalformedCase(
             name: "unknown forward policy",
             corefile: ".:15353 {\n    forward . 127.0.0.1 {\n        policy fastest\n    }\n}\n",
-            error: "Corefile:3: unknown policy 'fastest' for forward; expected one of random, round_robin, sequential, least_conn, weighted, first"),
+            error: "Corefile:3: unknown policy 'fastest' for forward; expected one of random, round_robin, sequential, least_conn, weighted, first, "
+                + "least_outstanding"),
         MalformedCase(
             name: "grpc does not have least_conn",
             corefile: ".:15353 {\n    grpc . 127.0.0.1:15443 {\n        policy least_conn\n    }\n}\n",
-            error: "Corefile:3: unknown policy 'least_conn' for grpc; expected one of random, round_robin, sequential"),
+            error: "Corefile:3: unknown policy 'least_conn' for grpc; expected one of random, round_robin, sequential, least_outstanding"),
         MalformedCase(
             name: "max_fails not a number",
             corefile: ".:15353 {\n    forward . 127.0.0.1 {\n        max_fails two\n    }\n}\n",
@@ -249,7 +252,7 @@ private let sixteen = (1...16).map { "127.0.0.\($0)" }.joined(separator: " ")
         MalformedCase(
             name: "missing import file",
             corefile: ".:15353 {\n    whoami\n    import /nonexistent/extra.conf\n}\n",
-            error: "Corefile:3: import file '/nonexistent/extra.conf' not found (looked for /nonexistent/extra.conf); "
+            error: "Corefile:3: import file '/nonexistent/extra.conf' does not exist (looked for /nonexistent/extra.conf); "
                 + "expected an existing file, a glob, or the name of a snippet defined above"),
         MalformedCase(
             name: "import cycle through a snippet",

@@ -6,6 +6,7 @@ private struct Member: LoadBalanced, Equatable {
     let name: String
     var weight = 1
     var inFlight = 0
+    var latency = 0
 }
 
 private let a = Member(name: "a"), b = Member(name: "b"), c = Member(name: "c")
@@ -98,4 +99,22 @@ private func firstCounts(_ ordering: UpstreamOrdering, _ members: [Member], draw
     for policy in LoadBalancingPolicy.allCases {
         #expect(UpstreamOrdering(policy).order([a]) == [a])
     }
+}
+
+@Test func leastOutstandingPrefersTheIdleThenTheFastest() {
+    var fast = Member(name: "fast"), slow = Member(name: "slow"), busy = Member(name: "busy")
+    fast.latency = 1_000_000
+    slow.latency = 50_000_000
+    busy.latency = 100
+    busy.inFlight = 3
+    let ordering = UpstreamOrdering(.leastOutstanding)
+    #expect(ordering.order([slow, fast]).map(\.name) == ["fast", "slow"])
+    #expect(ordering.order([fast, slow]).map(\.name) == ["fast", "slow"])
+    #expect(ordering.order([busy, slow, fast]).map(\.name) == ["fast", "slow", "busy"])
+    // Fewer in flight wins over latency; equal loads and latencies keep the configured order.
+    slow.inFlight = 0
+    fast.inFlight = 1
+    #expect(ordering.order([fast, slow]).map(\.name) == ["slow", "fast"])
+    let (x, y) = (Member(name: "x"), Member(name: "y"))
+    #expect(ordering.order([x, y, c]).map(\.name) == ["x", "y", "c"])
 }

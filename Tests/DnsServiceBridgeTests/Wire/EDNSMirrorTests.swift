@@ -33,9 +33,24 @@ import Testing
         #expect(parsed.header.additionalCount == upstream.header.additionalCount + 1)
     }
 
-    @Test func aQueryWithoutEDNSLeavesTheReplyAlone() throws {
+    /// RFC 6891 7: no OPT in the reply to a query without one, even when the upstream (or the OPT `client_subnet`
+    /// added) put one there; a reply that has none is left alone.
+    @Test func aQueryWithoutEDNSGetsAReplyWithoutOPT() throws {
         let query = DNSMessage.query(name: try DNSName("example.org"), type: .a, id: 9)
         let upstream = Self.reply(to: query, edns: EDNS0(udpPayloadSize: 1232))
-        #expect(upstream.mirroringEDNS(of: query).bytes == upstream.bytes)
+        let mirrored = try DNSMessage(bytes: upstream.mirroringEDNS(of: query).bytes)
+        #expect(mirrored.edns == nil)
+        #expect(mirrored.header.additionalCount == upstream.header.additionalCount - 1)
+        #expect(mirrored.bytes == Array(upstream.bytes.prefix(upstream.bytes.count - 11)).withAdditionalCount(0))
+        let plain = Self.reply(to: query, edns: nil)
+        #expect(plain.mirroringEDNS(of: query).bytes == plain.bytes)
+    }
+}
+
+private extension Array where Element == UInt8 {
+    func withAdditionalCount(_ count: UInt16) -> [UInt8] {
+        var out = self
+        out.setUInt16(count, at: 10)
+        return out
     }
 }

@@ -1,0 +1,28 @@
+import NIOCore
+
+/// The client address one bridge passes to the next in gRPC request metadata (`send_client_address` on the
+/// sender, `trusted_proxies` on the receiver), so a chain of bridges keeps the first client in logs, ECS and rate
+/// limits. The value is the client's IP address; a list (`a, b`, as HTTP's X-Forwarded-For grows) names the
+/// first client first.
+enum GRPCClientAddress {
+    /// The metadata key, HTTP's for the same purpose.
+    static let metadataKey = "x-forwarded-for"
+
+    /// The client `peer` (gRPC core's name for it) forwards for, when `trusted` trusts that peer and its metadata
+    /// names an IP address; nil otherwise (the peer itself is then the client).
+    static func forwarded(by peer: String, trusting trusted: TrustedProxies,
+                          metadata: (String) -> String?) -> SocketAddress? {
+        let peerBytes: [UInt8]?
+        if peer.hasPrefix("unix:") {
+            peerBytes = nil
+        } else {
+            guard let address = GRPCPeer.socketAddress(peer)?.ipAddress, let bytes = IPAddressText(address)?.bytes
+            else { return nil }
+            peerBytes = bytes
+        }
+        guard trusted.trusts(peerBytes), let value = metadata(metadataKey) else { return nil }
+        let first = value.split(separator: ",", maxSplits: 1).first.map { String($0.filter { !$0.isWhitespace }) }
+        guard let first, IPAddressText.isAddress(first) else { return nil }
+        return try? SocketAddress(ipAddress: first, port: 0)
+    }
+}
