@@ -265,3 +265,31 @@ def test_least_outstanding_prefers_the_faster_and_moves_when_it_slows(dnsgrpcd, 
     finally:
         fast.stop()
         slow.stop()
+
+
+# --- gRPC connection pool -------------------------------------------------------------------------------------------
+
+def connections_to(port: int) -> int:
+    """Established TCP connections to `port` on this machine, IPv4 and IPv6 sockets alike (gRPC core connects from
+    an IPv6 socket with a mapped address, which /proc/net/tcp does not list)."""
+    import subprocess
+    out = subprocess.run(["ss", "-Htn", "state", "established"], capture_output=True, text=True, timeout=10).stdout
+    return sum(1 for line in out.splitlines() if len(line.split()) >= 4 and line.split()[3].endswith(f":{port}"))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_channels_give_a_grpc_upstream_that_many_connections(dnsgrpcd, tmp_path, channels):
+    grpc_port = support.free_port()
+    b_conf = support.write_corefile(tmp_path, f"grpc://.:{grpc_port} {{\n    bind 127.0.0.1\n    whoami\n}}\n",
+                                    name="B")
+    dnsgrpcd("-conf", str(b_conf), wait_for=[f"127.0.0.1:{grpc_port}"])
+    port = support.free_port()
+    a_conf = support.write_corefile(tmp_path, f".:{port} {{\n    bind 127.0.0.1\n    grpc . 127.0.0.1:{grpc_port} {{\n"
+                                              f"        channels {channels}\n        keepalive 10s 2s\n    }}\n}}\n",
+                                    name="A")
+    dnsgrpcd("-conf", str(a_conf), wait_for=[f"127.0.0.1:{port}"])
+    # Calls take turns on the channels: 2 per channel reach every one of them, each its own connection.
+    for i in range(2 * channels):
+        assert ask_udp(port, f"q{i}.example.").rcode() == dns.rcode.NOERROR
+    support.wait_until(lambda: connections_to(grpc_port) == channels,
+                       timeout=support.READY_TIMEOUT, what=f"{channels} connections to the gRPC upstream")
