@@ -104,7 +104,8 @@ public final class ServerInstance: Sendable {
                     do {
                         listener = try GRPCListener(addresses: [(key.grpcAddress, planned.grpcSecurity)],
                                                     plan: WorkerPlan(engine: router, group: group),
-                                                    maxCallsInService: options.grpcCalls, logger: logger,
+                                                    maxCallsInService: options.grpcCalls,
+                                                    reflection: options.reflection, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)
