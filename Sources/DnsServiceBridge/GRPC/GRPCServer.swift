@@ -48,9 +48,25 @@ public final class GRPCServer: @unchecked Sendable {
     private struct Service {
         var calls = 0
         var outstanding = 0
-        /// Of `calls`, those of streaming methods (bounded by `GRPCStreamLimits.inService`).
+        /// Of `calls` and `outstanding`, those of streaming methods: together at most `GRPCStreamLimits.inService`.
         var streams = 0
+        var outstandingStreams = 0
         var deferredRequests: [(method: Method, queue: Int)] = []
+
+        /// A request for a call of `method` goes out.
+        mutating func requested(_ method: Method) {
+            outstanding += 1
+            if method.isStream { outstandingStreams += 1 }
+        }
+
+        /// A request came back: with a call, or (`arrived` false) without one.
+        mutating func returned(_ method: Method, arrived: Bool) {
+            outstanding -= 1
+            if method.isStream { outstandingStreams -= 1 }
+            guard arrived else { return }
+            calls += 1
+            if method.isStream { streams += 1 }
+        }
     }
 
     /// - Parameters:
@@ -90,6 +106,9 @@ public final class GRPCServer: @unchecked Sendable {
             return Method(name: name, registration: registration, handler: .stream(handler))
         }
         self.methods = unary + streaming
+        // Like the calls, the limit counts the requests out, one per queue and streaming method.
+        var streamLimits = streamLimits
+        streamLimits.inService = max(streamLimits.inService, self.queues.count * streaming.count)
         self.streamLimits = streamLimits
         self.pendingRequestsPerMethod = max(1, pendingRequestsPerMethod)
         // Every queue keeps a request out for every method (or calls of that method could not come in on it): the
@@ -130,7 +149,11 @@ public final class GRPCServer: @unchecked Sendable {
         // A streaming method is for tools, a call now and then: one request out per queue is enough, and leaves
         // the budget of requests to the unary methods.
         let pending = { (method: Method) in method.isStream ? 1 : perMethod }
-        service.withLock { $0.outstanding = methods.map(pending).reduce(0, +) * queues.count }
+        service.withLock { service in
+            for method in methods {
+                for _ in 0..<pending(method) * queues.count { service.requested(method) }
+            }
+        }
         for queue in queues.indices {
             for method in methods {
                 for _ in 0..<pending(method) { requestCall(of: method, on: queue) }
@@ -143,14 +166,14 @@ public final class GRPCServer: @unchecked Sendable {
     /// came, asks for another there, or, with `maxCallsInService` reached, once a call finishes.
     private func requestCall(of method: Method, on index: Int) {
         guard !stopping.load(ordering: .acquiring) else {
-            service.withLock { $0.outstanding -= 1 }
+            service.withLock { $0.returned(method, arrived: false) }
             return
         }
         let error: grpc_call_error
         switch method.handler {
         case .unary(let handler):
             guard let call = try? ServerCallHandle() else {
-                service.withLock { $0.outstanding -= 1 }
+                service.withLock { $0.returned(method, arrived: false) }
                 return
             }
             let tag = CompletionTag.make { [self] success in
@@ -169,7 +192,7 @@ public final class GRPCServer: @unchecked Sendable {
                 },
                 onStatusSent: end.replied)
             else {
-                service.withLock { $0.outstanding -= 1 }
+                service.withLock { $0.returned(method, arrived: false) }
                 return
             }
             let tag = CompletionTag.make { [self] success in
@@ -179,7 +202,7 @@ public final class GRPCServer: @unchecked Sendable {
             error = stream.request(server: server, method: method.registration, tag: tag)
             if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
         }
-        if error != GRPC_CALL_OK { service.withLock { $0.outstanding -= 1 } }
+        if error != GRPC_CALL_OK { service.withLock { $0.returned(method, arrived: false) } }
     }
 
     /// Counts a call of `method` that came (`success`) into service and asks for the next one, or, with
@@ -187,15 +210,13 @@ public final class GRPCServer: @unchecked Sendable {
     /// finishes. Returns whether a call came.
     private func arrived(_ method: Method, on index: Int, success: Bool) -> Bool {
         let renew = service.withLock { service -> Bool in
-            service.outstanding -= 1
+            service.returned(method, arrived: success)
             guard success else { return false }
-            service.calls += 1
-            if method.isStream { service.streams += 1 }
             guard canRenew(method, service) else {
                 service.deferredRequests.append((method, index))
                 return false
             }
-            service.outstanding += 1
+            service.requested(method)
             return true
         }
         if renew { requestCall(of: method, on: index) }
@@ -204,7 +225,7 @@ public final class GRPCServer: @unchecked Sendable {
 
     private func canRenew(_ method: Method, _ service: Service) -> Bool {
         service.calls + service.outstanding < maxCallsInService
-            && (!method.isStream || service.streams < streamLimits.inService)
+            && (!method.isStream || service.streams + service.outstandingStreams < streamLimits.inService)
     }
 
     private func requestUnknownMethodCall(on index: Int) {
@@ -240,8 +261,9 @@ public final class GRPCServer: @unchecked Sendable {
                 if isStream { service.streams -= 1 }
                 guard let at = service.deferredRequests.lastIndex(where: { canRenew($0.method, service) })
                 else { return nil }
-                service.outstanding += 1
-                return service.deferredRequests.remove(at: at)
+                let deferred = service.deferredRequests.remove(at: at)
+                service.requested(deferred.method)
+                return deferred
             }
             if let deferred { requestCall(of: deferred.method, on: deferred.queue) }
         }
