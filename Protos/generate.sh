@@ -56,7 +56,8 @@ if [ "${1:-}" = "--check" ]; then
   cmp -s "$tmp/dns.pb-c.h" "$out/include/dns.pb-c.h" && cmp -s "$tmp/dns.pb-c.c" "$out/dns.pb-c.c" \
     || { echo "Sources/CGRPC/dns.pb-c.{c,h} are stale: run Protos/generate.sh" >&2; exit 1; }
   cmp -s "$tmp/ServedProtoFiles.swift" "$swift_out" \
-    || { echo "Sources/DnsServiceBridge/Reflection/ServedProtoFiles.swift is stale: run Protos/generate.sh" >&2; exit 1; }
+    || { echo "Sources/DnsServiceBridge/Reflection/ServedProtoFiles.swift is stale: run Protos/generate.sh" >&2
+         exit 1; }
   echo "generated code is up to date"
 else
   cp "$tmp/dns.pb-c.h" "$out/include/dns.pb-c.h"
