@@ -107,7 +107,9 @@ struct ProtoFileIndex: Sendable {
         services.append(fullName)
         var reader = ProtobufReader(bytes)
         while let (field, value) = try reader.next() {
-            if field == 2, case .lengthDelimited(let method) = value { try addNamed(method, scope: fullName, file: file) }
+            if field == 2, case .lengthDelimited(let method) = value {
+                try addNamed(method, scope: fullName, file: file)
+            }
         }
     }
 
