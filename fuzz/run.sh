@@ -8,7 +8,7 @@ set -euo pipefail
 binary=$1
 shift
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(dns-message dns-packet corefile tcp-frames)
+[[ ${#targets[@]} -gt 0 ]] || targets=(dns-message dns-packet corefile tcp-frames reflection-request)
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${FUZZ_TIME:-120}
 jobs=${FUZZ_JOBS:-$(nproc)}

@@ -4,7 +4,8 @@
 dns-message: queries as dig sends them and the replies knotd gives for examples/zones/example.org.zone (the zone the
 integration tests serve), built with dnspython, plus EDNS, truncated and compressed variants. dns-packet: DnsPackets
 carrying them, and protobuf oddities (unknown fields, a repeated msg, bad varints). corefile: every Corefile in
-examples/ and ones that use each directive. tcp-frames: pipelined streams of those messages.
+examples/ and ones that use each directive. tcp-frames: pipelined streams of those messages. reflection-request:
+ServerReflectionRequests of every kind, with hosts, unknown fields and broken lengths.
 
 Files are named by the SHA-1 of their content, as libFuzzer names what it adds, so rerunning adds nothing twice.
 Usage: fuzz/seeds.py [OUT_DIR] (default fuzz/corpus).
@@ -204,6 +205,29 @@ def streams(wires: list[bytes]) -> list[bytes]:
     return out
 
 
+def reflection_requests() -> list[bytes]:
+    def varint(value: int) -> bytes:
+        out = b""
+        while value >= 0x80:
+            out += bytes([value & 0x7F | 0x80])
+            value >>= 7
+        return out + bytes([value])
+
+    def field(number: int, payload: bytes) -> bytes:
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    extension = field(1, b"coredns.dns.DnsPacket") + varint(2 << 3) + varint(100)
+    return [
+        field(7, b""), field(7, b"*"), field(1, b"dns.test") + field(7, b""),
+        field(4, b"coredns.dns.DnsService"), field(4, b"coredns.dns.DnsService.Query"),
+        field(4, b"grpc.health.v1.HealthCheckResponse.SERVING"), field(4, b"coredns.dns.NoSuch"),
+        field(3, b"dns.proto"), field(3, b"grpc/reflection/v1/reflection.proto"), field(5, extension),
+        field(6, b"coredns.dns.DnsPacket"), field(6, b"coredns.dns.DnsService"),
+        b"", field(8, b"a newer question"), field(4, b"x") + field(7, b""),  # none; unknown; last one wins
+        field(4, b"\xc3\x28"), b"\x22\x09abc", b"\x20\x01", b"\x0b", field(5, b"\x08\x01"),
+    ]
+
+
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "fuzz" / "corpus"
     wires = messages()
@@ -215,6 +239,8 @@ def main() -> int:
         write(out, "corefile", text)
     for stream in streams(wires):
         write(out, "tcp-frames", stream)
+    for request in reflection_requests():
+        write(out, "reflection-request", request)
     for target in sorted(path.name for path in out.iterdir()):
         print(f"{target}: {len(list((out / target).iterdir()))} files")
     return 0

@@ -14,6 +14,7 @@
 #include "dns.pb-c.h"
 #include "cgrpc_datagram.h"
 #include "cgrpc_notify.h"
+#include "cgrpc_stream.h"
 
 /// A slice of bytes owned by C: free with cgrpc_bytes_free.
 typedef struct {

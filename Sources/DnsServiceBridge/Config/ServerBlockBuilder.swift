@@ -3,12 +3,13 @@ struct ServerBlockBuilder {
     /// Every directive this daemon understands, for the "expected one of" of an unknown one.
     static let directives = [
         "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "loadbalance", "log", "loop",
-        "prometheus", "proxy", "ready", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
+        "prometheus", "proxy", "ready", "reflection", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket",
+        "whoami",
     ]
-    /// Directives CoreDNS allows once per server block.
+    /// Directives CoreDNS allows once per server block (and ours: `limits`, `reflection`, `trusted_proxies`, `unix_socket`).
     static let onceOnly: Set<String> = [
-        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ready", "reload",
-        "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
+        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ready",
+        "reflection", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
     ]
 
     let defaultDNSPort: Int
@@ -77,6 +78,8 @@ struct ServerBlockBuilder {
                 proxies.append(try ProxyDirectiveParser.parse(line, context: &context))
             case "ready":
                 server.ready = try ReadyConfiguration.parse(line)
+            case "reflection":
+                server.reflection = try ReflectionDirectiveParser.parse(line)
             case "reload":
                 server.reload = try ReloadConfiguration.parse(line)
             case "timeouts":
@@ -106,6 +109,10 @@ struct ServerBlockBuilder {
             context.warnings.append(ConfigurationWarning(
                 at: keyLocations[index],
                 "server block key \(keys[index]) has no tls directive, so there is no certificate to serve DNS over TLS with"))
+        }
+        if let at = seen["reflection"], !keys.contains(where: { $0.scheme == .grpc }) {
+            context.warnings.append(ConfigurationWarning(
+                at: at, "reflection has no effect here: it applies to grpc:// listeners and this block has none"))
         }
         if server.bind.count > 0, server.listenHosts.isEmpty {
             throw ConfigurationError(

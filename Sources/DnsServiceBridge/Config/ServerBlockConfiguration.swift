@@ -39,6 +39,8 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     public var loop = false
     /// `loadbalance [round_robin]`: A, AAAA and MX records shuffled in every reply.
     public var loadBalance = false
+    /// `reflection on|off`: gRPC server reflection on the block's gRPC listeners (on unless turned off).
+    public var reflection = true
     /// Where the block starts (its first key).
     /// `unix_socket`: mode and owner of the block's gRPC unix sockets.
     public var unixSocket: UnixSocketPermissions?

@@ -12,6 +12,8 @@ import NIOCore
     case corefile
     /// A DNS-over-TCP/TLS byte stream, arriving in pieces: the frame decoder and each message framed.
     case tcpFrames = "tcp-frames"
+    /// A gRPC server reflection request message: the request reader and the answer from the served descriptors.
+    case reflectionRequest = "reflection-request"
 
     /// Runs the target on one input.
     public func run(_ input: [UInt8]) {
@@ -20,6 +22,7 @@ import NIOCore
         case .dnsPacket: Self.dnsPacket(input)
         case .corefile: Self.corefile(input)
         case .tcpFrames: Self.tcpFrames(input)
+        case .reflectionRequest: Self.reflectionRequest(input)
         }
     }
 
@@ -89,6 +92,23 @@ import NIOCore
         let left = input.count - next
         expect(left == buffer.readableBytes, "the decoder kept \(buffer.readableBytes) bytes, not the \(left) left")
         expect(left < 2 || left < 2 + (Int(input[next]) << 8 | Int(input[next + 1])), "a whole frame was left undecoded")
+    }
+
+    /// Bytes that are a request get one response echoing them as `original_request` (field 2); others end the stream
+    /// with INVALID_ARGUMENT.
+    private static func reflectionRequest(_ input: [UInt8]) {
+        switch GRPCReflectionService.respond(to: input, from: GRPCReflectionService.served) {
+        case .respond(let replies):
+            expect(replies.count == 1, "\(replies.count) responses to one reflection request")
+            var reader = ProtobufReader(replies[0][...])
+            var echoed: [UInt8]?
+            while let (field, value) = (try? reader.next()) ?? nil {
+                if field == 2, case .lengthDelimited(let bytes) = value { echoed = Array(bytes) }
+            }
+            expect(echoed == input, "a reflection response that does not echo its request")
+        case .finish(let status, _):
+            expect(status == .invalidArgument, "a reflection request ended with \(status)")
+        }
     }
 
     private static func expect(_ condition: Bool, _ finding: @autoclosure () -> String) {

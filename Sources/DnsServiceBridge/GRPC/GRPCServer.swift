@@ -1,7 +1,7 @@
 import CGRPC
 import Synchronization
 
-/// A gRPC server over gRPC core serving unary methods. Calls of unknown methods get UNIMPLEMENTED.
+/// A gRPC server over gRPC core serving unary and streaming methods. Calls of unknown methods get UNIMPLEMENTED.
 /// Calls are served by one or more completion queues, each with a thread of its own; gRPC core gives each client
 /// connection one of them (its calls go to another only when that one has no request left), so the work of
 /// reading, parsing and answering calls spreads over that many cores.
@@ -10,11 +10,24 @@ public final class GRPCServer: @unchecked Sendable {
     /// eventually reply through the responder; it runs on a completion-queue thread (`responder.queueIndex` says
     /// which), so it must not block.
     public typealias UnaryHandler = @Sendable (_ request: [UInt8]?, _ responder: GRPCServerResponder) -> Void
+    /// Serves one request message of a stream (see `GRPCServerStream`), on its completion-queue thread, so it
+    /// must not block.
+    public typealias StreamHandler = @Sendable (_ request: [UInt8]) -> GRPCStreamStep
+
+    private enum Handler {
+        case unary(UnaryHandler)
+        case stream(StreamHandler)
+    }
 
     private struct Method: @unchecked Sendable {
         let name: String
         let registration: UnsafeMutableRawPointer  // gRPC core's handle for the registered method
-        let handler: UnaryHandler
+        let handler: Handler
+
+        var isStream: Bool {
+            if case .stream = handler { return true }
+            return false
+        }
     }
 
     // The server and its queues are thread-safe in gRPC core; `started`/`stopping` guard the lifecycle.
@@ -23,6 +36,7 @@ public final class GRPCServer: @unchecked Sendable {
     private let methods: [Method]
     private let pendingRequestsPerMethod: Int
     private let maxCallsInService: Int
+    private let streamLimits: GRPCStreamLimits
     private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let service = Mutex(Service())
@@ -34,11 +48,31 @@ public final class GRPCServer: @unchecked Sendable {
     private struct Service {
         var calls = 0
         var outstanding = 0
+        /// Of `calls` and `outstanding`, those of streaming methods: together at most `GRPCStreamLimits.inService`.
+        var streams = 0
+        var outstandingStreams = 0
         var deferredRequests: [(method: Method, queue: Int)] = []
+
+        /// A request for a call of `method` goes out.
+        mutating func requested(_ method: Method) {
+            outstanding += 1
+            if method.isStream { outstandingStreams += 1 }
+        }
+
+        /// A request came back: with a call, or (`arrived` false) without one.
+        mutating func returned(_ method: Method, arrived: Bool) {
+            outstanding -= 1
+            if method.isStream { outstandingStreams -= 1 }
+            guard arrived else { return }
+            calls += 1
+            if method.isStream { streams += 1 }
+        }
     }
 
     /// - Parameters:
     ///   - methods: full method names (`/package.Service/Method`) and their handlers.
+    ///   - streams: streaming methods (client, server or bidirectional) and their handlers; each stream counts
+    ///     as one call in service, and `streamLimits` bounds what it may take.
     ///   - maxReceiveMessageLength: gRPC's own limit; keep it above what handlers reject themselves so the
     ///     client gets the handler's clearer status.
     ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us (per queue).
@@ -50,7 +84,8 @@ public final class GRPCServer: @unchecked Sendable {
     ///   - afterEachBatch: runs on a completion-queue thread (its index given) after each run of calls and
     ///     completions that arrived together, so handlers can gather work and hand it to an event loop once per
     ///     batch; what it returns bounds that thread's next wait (see `CompletionQueue.AfterBatch`).
-    public init(methods: [String: UnaryHandler], maxReceiveMessageLength: Int = 256 * 1024,
+    public init(methods: [String: UnaryHandler], streams: [String: StreamHandler] = [:],
+                streamLimits: GRPCStreamLimits = GRPCStreamLimits(), maxReceiveMessageLength: Int = 256 * 1024,
                 pendingRequestsPerMethod: Int = 256, queues: Int = 1, maxCallsInService: Int = .max,
                 afterEachBatch: (@Sendable (_ queueIndex: Int, _ queueEnding: Bool) -> Duration?)? = nil) {
         GRPCLibrary.retain()
@@ -62,10 +97,19 @@ public final class GRPCServer: @unchecked Sendable {
         let pointers: [OpaquePointer?] = self.queues.map(\.pointer)
         server = cgrpc_server_create(pointers, Int32(pointers.count), Int32(maxReceiveMessageLength))
         let server = self.server
-        self.methods = methods.sorted { $0.key < $1.key }.compactMap { name, handler in
+        let unary = methods.sorted { $0.key < $1.key }.compactMap { name, handler -> Method? in
             guard let registration = cgrpc_server_register_unary_method(server, name) else { return nil }
-            return Method(name: name, registration: registration, handler: handler)
+            return Method(name: name, registration: registration, handler: .unary(handler))
         }
+        let streaming = streams.sorted { $0.key < $1.key }.compactMap { name, handler -> Method? in
+            guard let registration = cgrpc_server_register_streaming_method(server, name) else { return nil }
+            return Method(name: name, registration: registration, handler: .stream(handler))
+        }
+        self.methods = unary + streaming
+        // Like the calls, the limit counts the requests out, one per queue and streaming method.
+        var streamLimits = streamLimits
+        streamLimits.inService = max(streamLimits.inService, self.queues.count * streaming.count)
+        self.streamLimits = streamLimits
         self.pendingRequestsPerMethod = max(1, pendingRequestsPerMethod)
         // Every queue keeps a request out for every method (or calls of that method could not come in on it): the
         // requests count in the limit, so a smaller limit would leave none to renew once calls took them.
@@ -102,10 +146,17 @@ public final class GRPCServer: @unchecked Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         grpc_server_start(server)
         let perMethod = max(1, min(pendingRequestsPerMethod, maxCallsInService / max(1, queues.count * methods.count)))
-        service.withLock { $0.outstanding = perMethod * queues.count * methods.count }
+        // A streaming method is for tools, a call now and then: one request out per queue is enough, and leaves
+        // the budget of requests to the unary methods.
+        let pending = { (method: Method) in method.isStream ? 1 : perMethod }
+        service.withLock { service in
+            for method in methods {
+                for _ in 0..<pending(method) * queues.count { service.requested(method) }
+            }
+        }
         for queue in queues.indices {
             for method in methods {
-                for _ in 0..<perMethod { requestCall(of: method, on: queue) }
+                for _ in 0..<pending(method) { requestCall(of: method, on: queue) }
             }
             for _ in 0..<8 { requestUnknownMethodCall(on: queue) }
         }
@@ -114,32 +165,67 @@ public final class GRPCServer: @unchecked Sendable {
     /// Asks gRPC core for the next call of `method` on queue `index` (already counted as outstanding); once it
     /// came, asks for another there, or, with `maxCallsInService` reached, once a call finishes.
     private func requestCall(of method: Method, on index: Int) {
-        guard !stopping.load(ordering: .acquiring), let call = try? ServerCallHandle() else {
-            service.withLock { $0.outstanding -= 1 }
+        guard !stopping.load(ordering: .acquiring) else {
+            service.withLock { $0.returned(method, arrived: false) }
             return
         }
-        let tag = CompletionTag.make { [self] success in
-            let renew = service.withLock { service -> Bool in
-                service.outstanding -= 1
-                guard success else { return false }
-                service.calls += 1
-                guard service.calls + service.outstanding < maxCallsInService else {
-                    service.deferredRequests.append((method, index))
-                    return false
-                }
-                service.outstanding += 1
-                return true
+        let error: grpc_call_error
+        switch method.handler {
+        case .unary(let handler):
+            guard let call = try? ServerCallHandle() else {
+                service.withLock { $0.returned(method, arrived: false) }
+                return
             }
-            guard success else { return }
-            if renew { requestCall(of: method, on: index) }
-            serve(call, on: index) { responder in method.handler(call.payload, responder) }
-        }
-        let error = cgrpc_server_call_request_registered(call.pointer, server, method.registration,
+            let tag = CompletionTag.make { [self] success in
+                guard arrived(method, on: index, success: success) else { return }
+                serve(call, on: index) { responder in handler(call.payload, responder) }
+            }
+            error = cgrpc_server_call_request_registered(call.pointer, server, method.registration,
                                                          queues[index].pointer, tag)
-        if error != GRPC_CALL_OK {
-            CompletionTag.discard(tag)
-            service.withLock { $0.outstanding -= 1 }
+            if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
+        case .stream(let handler):
+            let end = callEnd(isStream: true)
+            guard let stream = try? GRPCServerStream(
+                handler: handler, limits: streamLimits, gate: gate, queue: queues[index],
+                onClose: { [self] cancelled in
+                    if end.closed(cancelled: cancelled) { cancelledCalls.add(1, ordering: .relaxed) }
+                },
+                onStatusSent: end.replied)
+            else {
+                service.withLock { $0.returned(method, arrived: false) }
+                return
+            }
+            let tag = CompletionTag.make { [self] success in
+                guard arrived(method, on: index, success: success) else { return }
+                stream.serve()
+            }
+            error = stream.request(server: server, method: method.registration, tag: tag)
+            if error != GRPC_CALL_OK { CompletionTag.discard(tag) }
         }
+        if error != GRPC_CALL_OK { service.withLock { $0.returned(method, arrived: false) } }
+    }
+
+    /// Counts a call of `method` that came (`success`) into service and asks for the next one, or, with
+    /// `maxCallsInService` (or, for a stream, `streamLimits.inService`) reached, leaves that to a call that
+    /// finishes. Returns whether a call came.
+    private func arrived(_ method: Method, on index: Int, success: Bool) -> Bool {
+        let renew = service.withLock { service -> Bool in
+            service.returned(method, arrived: success)
+            guard success else { return false }
+            guard canRenew(method, service) else {
+                service.deferredRequests.append((method, index))
+                return false
+            }
+            service.requested(method)
+            return true
+        }
+        if renew { requestCall(of: method, on: index) }
+        return success
+    }
+
+    private func canRenew(_ method: Method, _ service: Service) -> Bool {
+        service.calls + service.outstanding < maxCallsInService
+            && (!method.isStream || service.streams + service.outstandingStreams < streamLimits.inService)
     }
 
     private func requestUnknownMethodCall(on index: Int) {
@@ -160,20 +246,27 @@ public final class GRPCServer: @unchecked Sendable {
     /// Serves a call already counted in `service`; when it leaves service (replied, or given up by the client),
     /// renews a request that waited for that.
     private func serve(_ call: ServerCallHandle, on index: Int, _ body: (GRPCServerResponder) -> Void) {
-        let end = ServerCallEnd { [self] in
-            let deferred = service.withLock { service -> (method: Method, queue: Int)? in
-                service.calls -= 1
-                guard service.calls + service.outstanding < maxCallsInService,
-                      let deferred = service.deferredRequests.popLast() else { return nil }
-                service.outstanding += 1
-                return deferred
-            }
-            if let deferred { requestCall(of: deferred.method, on: deferred.queue) }
-        }
+        let end = callEnd(isStream: false)
         call.watchClose { [self] cancelled in
             if end.closed(cancelled: cancelled) { cancelledCalls.add(1, ordering: .relaxed) }
         }
         body(GRPCServerResponder(call: call, gate: gate, queue: queues[index], queueIndex: index, end: end))
+    }
+
+    /// How a call leaves service: it renews the latest request that waited for room and now has it.
+    private func callEnd(isStream: Bool) -> ServerCallEnd {
+        ServerCallEnd { [self] in
+            let deferred = service.withLock { service -> (method: Method, queue: Int)? in
+                service.calls -= 1
+                if isStream { service.streams -= 1 }
+                guard let at = service.deferredRequests.lastIndex(where: { canRenew($0.method, service) })
+                else { return nil }
+                let deferred = service.deferredRequests.remove(at: at)
+                service.requested(deferred.method)
+                return deferred
+            }
+            if let deferred { requestCall(of: deferred.method, on: deferred.queue) }
+        }
     }
 
     /// Stops accepting calls, lets the calls in flight finish for up to `gracePeriod`, cancels the rest, and

@@ -18,10 +18,10 @@ public final class GRPCListener: Sendable {
     /// Binds every address (port 0 picks one) with its security, each completion queue's thread a worker of
     /// `plan` (one per event loop): a call's query is decided and forwarded on the thread that read the call, with no
     /// event loop between. Serving starts with `start()`. `isServing` is what the gRPC health service
-    /// (`grpc.health.v1.Health/Check`) reports.
+    /// (`grpc.health.v1.Health/Check`) reports; `reflection` adds gRPC server reflection (`GRPCReflectionService`).
     init(addresses: [(address: String, security: GRPCServerSecurity)], plan: WorkerPlan,
          maxCallsInService: Int = GRPCListener.maxCallsInService, trustedProxies: TrustedProxies = TrustedProxies(),
-         logger: Logger,
+         reflection: Bool = true, logger: Logger,
          isServing: @escaping @Sendable () -> Bool = { true }) throws(GRPCServerError) {
         let relays = QueueThreadRelay.forEachQueue(plan)
         guard !relays.isEmpty else { throw .outOfMemory }
@@ -52,7 +52,9 @@ public final class GRPCListener: Sendable {
             GRPCHealthService.checkMethod: { request, responder in
                 GRPCHealthService.check(request, isServing: isServing(), responder: responder)
             },
-        ], maxReceiveMessageLength: Self.maxRequestBytes, queues: relays.count,
+        ], streams: reflection ? Dictionary(uniqueKeysWithValues: GRPCReflectionService.methods.map {
+            ($0, GRPCReflectionService.handler)
+        }) : [:], maxReceiveMessageLength: Self.maxRequestBytes, queues: relays.count,
            maxCallsInService: maxCallsInService) { queue, queueEnding in
             relays[queue].turn(queueEnding: queueEnding)
         }

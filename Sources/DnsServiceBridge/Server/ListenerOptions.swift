@@ -1,12 +1,16 @@
 import NIOCore
 
 /// What the server blocks sharing one listener set for the listener itself (`timeouts`, `limits`): of the blocks
-/// on it, the first that sets an option gives its value, as the first block's `tls` does.
+/// on it, the first that sets an option gives its value, as the first block's `tls` does. `reflection off` in any
+/// of them turns reflection off: a block that hides its services must not have them shown by its neighbour.
 struct ListenerOptions {
     private var timeouts = TimeoutsConfiguration()
     private var limits = LimitsConfiguration()
+    /// gRPC server reflection on a gRPC listener.
+    private(set) var reflection = true
 
     mutating func take(from block: ServerBlockConfiguration) {
+        reflection = reflection && block.reflection
         if let given = block.timeouts {
             timeouts.read = timeouts.read ?? given.read
             timeouts.write = timeouts.write ?? given.write

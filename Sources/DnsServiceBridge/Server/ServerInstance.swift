@@ -111,7 +111,8 @@ public final class ServerInstance: Sendable {
                                                                  planned.grpcSecurity)],
                                                     plan: WorkerPlan(engine: router, group: group),
                                                     maxCallsInService: options.grpcCalls,
-                                                    trustedProxies: planned.trustedProxies, logger: logger,
+                                                    trustedProxies: planned.trustedProxies,
+                                                    reflection: options.reflection, logger: logger,
                                                     isServing: { state?.isServing ?? !inFlight.isDraining })
                     } catch {
                         throw StartupError(at: nil, "\(error)", isListenFailure: true)
