@@ -3,12 +3,12 @@ struct ServerBlockBuilder {
     /// Every directive this daemon understands, for the "expected one of" of an unknown one.
     static let directives = [
         "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "loadbalance", "log", "loop",
-        "prometheus", "proxy", "ready", "reload", "timeouts", "tls", "whoami",
+        "prometheus", "proxy", "ratelimit", "ready", "reload", "timeouts", "tls", "whoami",
     ]
     /// Directives CoreDNS allows once per server block.
     static let onceOnly: Set<String> = [
-        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ready", "reload",
-        "timeouts", "tls", "whoami",
+        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ratelimit",
+        "ready", "reload", "timeouts", "tls", "whoami",
     ]
 
     let defaultDNSPort: Int
@@ -75,6 +75,8 @@ struct ServerBlockBuilder {
                 server.prometheus = try PrometheusConfiguration.parse(line)
             case "proxy":
                 proxies.append(try ProxyDirectiveParser.parse(line, context: &context))
+            case "ratelimit":
+                server.rateLimit = try RateLimitConfiguration.parse(line)
             case "ready":
                 server.ready = try ReadyConfiguration.parse(line)
             case "reload":

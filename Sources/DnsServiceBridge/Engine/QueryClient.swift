@@ -39,6 +39,18 @@ struct QueryClient: Sendable {
         }
     }
 
+    /// The client's IP address as a number, read without formatting it (the rate limit's key, per query); nil when
+    /// the client has none (a unix-socket gRPC peer).
+    var ip: ClientIP? {
+        switch source {
+        case .socket(let address): ClientIP(address)
+        case .datagram(let peer): ClientIP(peer)
+        // The slow reading only for a peer name the quick one does not know (an IPv6 zone written unescaped).
+        case .peer(let name): GRPCPeer.clientIP(name) ?? GRPCPeer.socketAddress(name).flatMap(ClientIP.init)
+        case .unknown: nil
+        }
+    }
+
     /// The client for logs: gRPC core's peer name, or the address.
     var name: String? {
         if case .peer(let name) = source { return name }
