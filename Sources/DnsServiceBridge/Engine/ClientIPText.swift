@@ -1,7 +1,7 @@
 /// Reads IP address text a byte at a time, with no allocation and no C call: gRPC core names every call's client
 /// in text (`ipv4:10.0.0.1:40000`), and the rate limit reads it per call. Accepts what `inet_pton` accepts (no
 /// leading zeros in IPv4 octets, at most one `::`, a dotted IPv4 tail in IPv6); an IPv6 `%zone` ends the address.
-/// Each reader stops at `end` (consumed) or at the end of the bytes.
+/// Each reader stops at `end` (consumed), which must come when one is given, or at the end of the bytes.
 enum ClientIPText {
     /// A dotted-quad IPv4 address in host byte order.
     static func ipv4<Bytes: IteratorProtocol<UInt8>>(_ bytes: inout Bytes, until end: UInt8? = nil) -> UInt32? {
@@ -53,6 +53,7 @@ enum ClientIPText {
                 byte = bytes.next()
             }
             if byte == nil || byte == end || byte == UInt8(ascii: "%") {
+                guard byte != nil || end == nil else { return nil }
                 if digits > 0 {
                     guard push(group) else { return nil }
                 } else if afterGroupColon {
@@ -60,7 +61,9 @@ enum ClientIPText {
                 }
                 if byte == UInt8(ascii: "%") {
                     // A zone (`fe80::1%eth0`) is not part of the address: skipped up to the end.
-                    while let skipped = bytes.next(), skipped != end {}
+                    var skipped = bytes.next()
+                    while skipped != nil && skipped != end { skipped = bytes.next() }
+                    guard skipped != nil || end == nil else { return nil }
                 }
                 break
             }
@@ -110,7 +113,7 @@ enum ClientIPText {
         while true {
             let byte = bytes.next()
             if byte == nil || byte == end || byte == UInt8(ascii: ".") {
-                guard digits > 0 else { return nil }
+                guard digits > 0, byte != nil || end == nil else { return nil }
                 address = address << 8 | octet
                 octets += 1
                 if byte != UInt8(ascii: ".") { return octets == 4 ? address : nil }
