@@ -1,4 +1,4 @@
-"""Per-client rate limits (`ratelimit RATE [BURST] { ... }`) over UDP, TCP and gRPC, with real sockets.
+"""Per-client rate limits (`ratelimit RATE [BURST] { ... }`) over UDP, TCP, gRPC and DoH, with real sockets.
 
 Every test runs dnsgrpcd from its own Corefile (so each has a fresh table) whose block answers with `whoami`: no
 upstream is needed, and a NOERROR reply names the client it saw. The rates are such that the outcome does not
@@ -9,6 +9,7 @@ to back at least one is over the rate unless they take 20 seconds. Other clients
 
 from __future__ import annotations
 
+import http.client
 import socket
 
 import dns.message
@@ -152,6 +153,35 @@ def test_drop_ends_a_grpc_call_with_resource_exhausted(dnsgrpcd, tmp_path):
         codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED)
     assert metrics.value("dnsgrpcd_grpc_server_handled_total", code="RESOURCE_EXHAUSTED") == \
         codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+
+def test_drop_answers_a_doh_request_with_429(dnsgrpcd, tmp_path):
+    """A plain-HTTP DoH listener (as behind a TLS-terminating proxy): over the rate, HTTP 429 and no DNS message."""
+    port = support.free_port()
+    corefile = support.write_corefile(tmp_path, f"""
+https://.:{port} {{
+    bind 127.0.0.1
+    ratelimit 1 2 {{
+        action drop
+    }}
+    whoami
+}}
+""")
+    dnsgrpcd("-conf", str(corefile), wait_for=[f"127.0.0.1:{port}"])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    statuses = []
+    try:
+        for _ in range(2 + AFTER_BURST):
+            connection.request("POST", "/dns-query", body=query().to_wire(),
+                               headers={"Content-Type": "application/dns-message"})
+            response = connection.getresponse()
+            body = response.read()
+            statuses.append(response.status)
+            if response.status == 200:
+                assert dns.message.from_wire(body).rcode() == NOERROR
+    finally:
+        connection.close()
+    assert statuses[:2] == [200, 200] and 429 in statuses[2:] and set(statuses) <= {200, 429}, statuses
 
 
 def test_exempt_clients_are_never_limited(dnsgrpcd, tmp_path):

@@ -20,7 +20,7 @@ public struct RateLimitConfiguration: Sendable, Hashable {
     /// since one host alone may use any of its /64's addresses.
     public var ipv6Prefix = 56
     public var action = Action.refuse
-    /// The most clients remembered at once (the table's bound, about 80 bytes each).
+    /// The most clients remembered at once (the table's bound, 60 to 120 bytes each).
     public var maxClients = 100_000
     /// Networks never limited.
     public var exempt: [ClientNetwork] = []

@@ -8,12 +8,13 @@ struct RateLimitRule: Sendable, Hashable {
     /// How far ahead of now the due time may be: the burst beyond the first query, in nanoseconds.
     let tolerance: Int64
 
-    /// `rate` queries a second (over 0; at most 1e9), bursts of `burst` (at least 1).
+    /// `rate` queries a second, bursts of `burst`: clamped to what the parser allows (a rate from 0.001 to 1e6, a
+    /// burst from 1 to 1e6), so that no due time can overflow (the tolerance is at most 1e18 ns).
     init(rate: Double, burst: Int) {
+        let rate = rate.isFinite ? min(max(rate, 0.001), 1e9) : 0.001
         let interval = max(1, Int64((1e9 / rate).rounded()))
         self.interval = interval
-        // The parser bounds both (a rate of at least 0.001, a burst of at most 1,000,000): at most 1e18 ns.
-        tolerance = interval * Int64(max(1, burst) - 1)
+        tolerance = interval * Int64(min(max(1, burst), 1_000_000) - 1)
     }
 
     /// The due time after a query at `now`, when it is let through; nil when it is over the rate. `due` is the
