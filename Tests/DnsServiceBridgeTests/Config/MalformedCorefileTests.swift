@@ -11,8 +11,8 @@ struct MalformedCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reload, "
-    + "timeouts, tls, whoami"
+private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, "
+    + "ratelimit, ready, reload, timeouts, tls, whoami"
 private let forwardOptions = "doh_method, except, expire, failfast_all_unhealthy_upstreams, force_tcp, health_check, max_concurrent, "
     + "max_fails, max_idle_conns, multiplex_udp, next, policy, prefer_udp, tls, tls_servername, weights"
 private let durationHint = "a non-negative duration in Go syntax, such as 500ms, 10s or 1m30s"

@@ -406,7 +406,7 @@ import Testing
     @Test func readmeExamplesWithUnsupportedPluginsAreRefusedByName() {
         #expect(corefileError("example.org:11053 {\n    file /var/lib/coredns/example.org.signed\n}\n")
             == "Corefile:2: unknown directive 'file'; expected one of bind, cache, errors, forward, grpc, health, "
-            + "hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reload, timeouts, tls, whoami")
+            + "hosts, limits, loadbalance, log, loop, prometheus, proxy, ratelimit, ready, reload, timeouts, tls, whoami")
         #expect(corefileError("quic://example.org {\n    whoami\n}\n")
             == "Corefile:1: unsupported scheme 'quic' in server block key 'quic://example.org'; "
             + "expected dns://, tls://, grpc:// or https://")
