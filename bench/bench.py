@@ -15,6 +15,7 @@ Scenarios (the Corefile of ours is also CoreDNS's, on other ports):
     knotd alone                     dnsperf straight at the upstream (its capacity, and its own CPU per query)
     UDP in -> UDP out               `forward . KNOT`                                     vs dnsdist
     production block                `errors`, `prometheus 127.0.0.1:PORT`, `forward . KNOT` vs dnsdist (bare)
+    ratelimit on                    `ratelimit 1000000`, `forward . KNOT` (a rate no client reaches) vs the same off
     cache hits                      `cache 30`, `forward . KNOT`, warmed (8 names)       vs dnsdist + packet cache
     cache hits, every option        `cache 30 { success, denial, prefetch, serve_stale, servfail }` vs `cache 30`
     coalescing                      100 sockets ask one new name at once, 50 times: upstream queries vs client ones
@@ -27,7 +28,7 @@ Scenarios (the Corefile of ours is also CoreDNS's, on other ports):
     one upstream vs three           `forward . K1` vs `forward . K1 K2 K3` (one knotd on three ports)
 and RSS: idle, after each DNS load (VmHWM), and with 10,000 gRPC calls in flight.
 
-About 5 minutes with the defaults (3 runs of 5 s), about 6.5 with COREDNS set.
+About 5.5 minutes with the defaults (3 runs of 5 s), about 7 with COREDNS set.
 
     python3 bench/bench.py [--duration 5] [--runs 3] [--binary .build/release/dnsgrpcd] [--ceiling PATH]
     COREDNS=/path/to/coredns python3 bench/bench.py ...      (CoreDNS is never built or downloaded here)
@@ -353,6 +354,12 @@ def cache_metrics_corefile(port: int, metrics_port: int, upstream: str) -> str:
             f"    prometheus 127.0.0.1:{metrics_port}\n}}\n")
 
 
+def ratelimit_corefile(port: int, upstream: str) -> str:
+    """The UDP scenario's block with a rate limit dnsperf never reaches: what the check costs a query (issue 20:
+    at most 5% more CPU per query than the same block without it)."""
+    return f"dns://.:{port} {{\n    bind 127.0.0.1\n    ratelimit 1000000\n    forward . {upstream}\n}}\n"
+
+
 def forward_corefile(port: int, upstreams: list[str], options: list[str] | None = None) -> str:
     block = " {\n" + "".join(f"        {o}\n" for o in options) + "    }" if options else ""
     return f"dns://.:{port} {{\n    bind 127.0.0.1\n    forward . {' '.join(upstreams)}{block}\n}}\n"
@@ -612,6 +619,22 @@ class Bench:
                 row.peer.append(self.dnsperf(plain, plain_port))
             self.add(row)
 
+    def rate_limit(self) -> None:
+        """`forward . KNOT` with `ratelimit` on (at a rate no client reaches) against the same block without it, in
+        the same runs: the peer column is ours with the rate limit off."""
+        with Servers() as servers:
+            off_port, on_port = support.free_port(), support.free_port()
+            off = servers.add(self.dnsgrpcd("dnsgrpcd-ratelimit-off", forward_corefile(off_port, [self.upstream]),
+                                            [off_port]))
+            on = servers.add(self.dnsgrpcd("dnsgrpcd-ratelimit-on", ratelimit_corefile(on_port, self.upstream),
+                                           [on_port]))
+            row = Row("UDP in -> UDP out, ratelimit on", peer_name="dnsgrpcd, ratelimit off",
+                      note="ratelimit 1000000, never reached; target: CPU/q <= 1.05x off")
+            for _ in self.runs():
+                row.ours.append(self.dnsperf(on, on_port))
+                row.peer.append(self.dnsperf(off, off_port))
+            self.add(row)
+
     def coalescing(self, rounds: int = 50, clients: int = 100) -> None:
         """`clients` sockets ask one new name at the same moment, `rounds` times: how many queries reach the
         upstream (identical misses in flight share one; later ones are cache hits)."""
@@ -746,6 +769,7 @@ def main() -> int:
             bench.scenario(["UDP in -> UDP out", "UDP in -> UDP out, production block", "TCP in -> UDP out",
                             "DoT in -> UDP out", "DoH in -> UDP out", "gRPC in -> UDP out (h2load)"],
                            bench.main_listeners)
+            bench.scenario(["UDP in -> UDP out, ratelimit on"], bench.rate_limit)
             bench.scenario(["UDP in -> DoH out (dnsdist's DoH -> knotd)"], bench.doh_out)
             bench.scenario(["cache hits (UDP)"], bench.cache_hits)
             bench.scenario(["cache hits, every cache option"], bench.cache_options)

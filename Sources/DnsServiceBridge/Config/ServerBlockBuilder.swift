@@ -3,13 +3,13 @@ struct ServerBlockBuilder {
     /// Every directive this daemon understands, for the "expected one of" of an unknown one.
     static let directives = [
         "bind", "cache", "errors", "forward", "grpc", "health", "hosts", "limits", "loadbalance", "log", "loop",
-        "prometheus", "proxy", "ready", "reflection", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket",
-        "whoami",
+        "prometheus", "proxy", "ratelimit", "ready", "reflection", "reload", "timeouts", "tls", "trusted_proxies",
+        "unix_socket", "whoami",
     ]
     /// Directives CoreDNS allows once per server block (and ours: `limits`, `reflection`, `trusted_proxies`, `unix_socket`).
     static let onceOnly: Set<String> = [
-        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ready",
-        "reflection", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
+        "cache", "errors", "grpc", "health", "hosts", "limits", "loadbalance", "loop", "prometheus", "ratelimit",
+        "ready", "reflection", "reload", "timeouts", "tls", "trusted_proxies", "unix_socket", "whoami",
     ]
 
     let defaultDNSPort: Int
@@ -76,6 +76,8 @@ struct ServerBlockBuilder {
                 server.prometheus = try PrometheusConfiguration.parse(line)
             case "proxy":
                 proxies.append(try ProxyDirectiveParser.parse(line, context: &context))
+            case "ratelimit":
+                server.rateLimit = try RateLimitConfiguration.parse(line)
             case "ready":
                 server.ready = try ReadyConfiguration.parse(line)
             case "reflection":

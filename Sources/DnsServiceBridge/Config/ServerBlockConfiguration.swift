@@ -29,6 +29,8 @@ public struct ServerBlockConfiguration: Sendable, Hashable {
     public var whoami: Bool
     /// The answer cache.
     public var cache: CacheConfiguration?
+    /// Per-client query rate limits.
+    public var rateLimit: RateLimitConfiguration?
     /// Corefile reloading.
     public var reload: ReloadConfiguration?
     /// Connection timeouts of the block's TCP and DoT listeners.

@@ -2,10 +2,10 @@
 /// forward for (`GRPCClientAddress.metadataKey`); that address then stands for the client in logs, ECS, rate
 /// limits and whoami. `unix` trusts peers on the block's unix-socket listeners. Nobody is trusted by default.
 public struct TrustedProxies: Sendable, Hashable {
-    public var networks: [IPNetwork] = []
+    public var networks: [ClientNetwork] = []
     public var unixPeers = false
 
-    public init(networks: [IPNetwork] = [], unixPeers: Bool = false) {
+    public init(networks: [ClientNetwork] = [], unixPeers: Bool = false) {
         self.networks = networks
         self.unixPeers = unixPeers
     }
@@ -23,7 +23,7 @@ public struct TrustedProxies: Sendable, Hashable {
                 trusted.unixPeers = true
                 continue
             }
-            guard let network = IPNetwork(argument.text) else {
+            guard let network = ClientNetwork(argument.text) else {
                 throw ConfigurationError(at: argument.location, "trusted_proxies '\(argument.text)' is not a network",
                                          expected: "an IP address or CIDR such as 10.0.0.0/8, or unix")
             }
@@ -33,7 +33,7 @@ public struct TrustedProxies: Sendable, Hashable {
     }
 
     /// Whether a peer with this address (nil: a unix-socket peer) may name its client.
-    func trusts(_ address: [UInt8]?) -> Bool {
+    func trusts(_ address: ClientIP?) -> Bool {
         guard let address else { return unixPeers }
         return networks.contains { $0.contains(address) }
     }

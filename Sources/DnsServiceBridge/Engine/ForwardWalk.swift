@@ -64,7 +64,7 @@ struct ForwardWalk: Sendable {
             }
             holdsConcurrencySlot = true
         }
-        outgoing = set.options.clientSubnet.map { query.withClientSubnet(of: client.addressBytes, $0) } ?? query
+        outgoing = set.options.clientSubnet.map { query.withClientSubnet(of: client.ip, $0) } ?? query
         clientAddressText = set.options.sendClientAddress ? client.addressText : nil
         order = set.ordering.order(set.upstreams)
         deadline = now + set.options.requestTimeout

@@ -43,6 +43,9 @@ final class ListenerEngine: Sendable {
         case forward(Forwarded)
         /// The same question is on its way upstream for another client: the reply comes through the follower.
         case follow(MissCoalescer.Follower)
+        /// A step dropped the query (`ratelimit { action drop }`): nothing is sent to a UDP or TCP client; a gRPC
+        /// call ends with RESOURCE_EXHAUSTED, a DoH request with 429.
+        case drop
     }
 
     let routes: [Route]
@@ -87,6 +90,11 @@ final class ListenerEngine: Sendable {
                 }
             }
             return .forward(forwarded)
+        case .drop:
+            metrics.recordDropped(zone: route.zoneLabel, query: query, transport: client.transport,
+                                  isIPv6: client.isIPv6, duration: .now() - now)
+            inFlight.leave()
+            return .drop
         }
     }
 
@@ -154,6 +162,8 @@ extension ListenerEngine: QueryHandler {
             let promise = context.eventLoop.makePromise(of: DNSMessage.self)
             follower.whenAnswered { promise.succeed($0) }
             return promise.futureResult
+        case .drop:
+            return context.eventLoop.makeFailedFuture(QueryDropped())
         }
     }
 }

@@ -39,15 +39,20 @@ struct QueryClient: Sendable {
         }
     }
 
-    /// The client's IP address as 4 or 16 bytes (ECS, allow-lists); nil when it has none (a unix-socket peer).
-    /// Read from the datagram's raw address without formatting it.
-    var addressBytes: [UInt8]? {
-        if case .datagram(let peer) = source { return peer.addressBytes }
-        return address.flatMap { IPAddressText($0.ipAddress ?? "")?.bytes }
+    /// The client's IP address as a number, read without formatting it (the rate limit's key, per query; ECS;
+    /// allow-lists); nil when the client has none (a unix-socket gRPC peer).
+    var ip: ClientIP? {
+        switch source {
+        case .socket(let address): ClientIP(address)
+        case .datagram(let peer): ClientIP(peer)
+        // The slow reading only for a peer name the quick one does not know (an IPv6 zone written unescaped).
+        case .peer(let name): GRPCPeer.clientIP(name) ?? GRPCPeer.socketAddress(name).flatMap(ClientIP.init)
+        case .unknown: nil
+        }
     }
 
     /// The client's IP address as text (`send_client_address`); nil when it has none.
-    var addressText: String? { address?.ipAddress }
+    var addressText: String? { ip?.description }
 
     /// The client for logs: gRPC core's peer name, or the address.
     var name: String? {

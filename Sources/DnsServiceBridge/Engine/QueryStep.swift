@@ -7,6 +7,10 @@ protocol QueryStep: Sendable {
     /// The reply, when this step answers the query itself; nil lets it go on.
     func answer(_ query: DNSMessage, from client: QueryClient) -> DNSMessage?
 
+    /// What a step before the forwarders makes of the query: `answer`'s reply or pass, unless the step may drop
+    /// queries (a rate limit's `action drop`).
+    func verdict(_ query: DNSMessage, from client: QueryClient) -> StepVerdict
+
     /// The reply of a query this step let pass, once there is one; returns what goes on towards the client.
     func completed(_ query: DNSMessage, reply: DNSMessage, _ outcome: QueryOutcome) -> DNSMessage
 
@@ -16,6 +20,9 @@ protocol QueryStep: Sendable {
 
 extension QueryStep {
     func answer(_ query: DNSMessage, from client: QueryClient) -> DNSMessage? { nil }
+    func verdict(_ query: DNSMessage, from client: QueryClient) -> StepVerdict {
+        answer(query, from: client).map(StepVerdict.answer) ?? .pass
+    }
     func completed(_ query: DNSMessage, reply: DNSMessage, _ outcome: QueryOutcome) -> DNSMessage { reply }
     func stop() {}
 }
@@ -27,4 +34,14 @@ struct QueryOutcome: Sendable {
     let received: NIODeadline
     /// Why forwarding failed, when the reply is a SERVFAIL of the walk's making.
     let failure: String?
+}
+
+/// What a step decides for a query on its way in.
+enum StepVerdict {
+    /// The query goes on to the next step.
+    case pass
+    /// The step's reply for the client.
+    case answer(DNSMessage)
+    /// No reply at all: the client hears nothing (UDP), or its transport's refusal (gRPC, DoH).
+    case drop
 }

@@ -9,6 +9,8 @@ final class ServerBlockEngine: Sendable {
         case answer(DNSMessage, passed: Int)
         /// Forwarded: every step before the forwarders let it pass.
         case forward(ForwardWalk)
+        /// Dropped by a step: no reply is due.
+        case drop
     }
 
     private let before: [any QueryStep]
@@ -29,7 +31,11 @@ final class ServerBlockEngine: Sendable {
 
     func decide(_ query: DNSMessage, from client: QueryClient) -> Decision {
         for (index, step) in before.enumerated() {
-            if let reply = step.answer(query, from: client) { return .answer(reply, passed: index) }
+            switch step.verdict(query, from: client) {
+            case .pass: continue
+            case .answer(let reply): return .answer(reply, passed: index)
+            case .drop: return .drop
+            }
         }
         if let walk = forwarder?.walk(query, client: client) {
             return .forward(walk)

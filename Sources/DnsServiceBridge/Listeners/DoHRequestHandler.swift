@@ -57,10 +57,19 @@ final class DoHRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             let queryContext = QueryContext(client: nil, transport: .https, eventLoop: loop,
                                             clientAddress: context.channel.remoteAddress)
             let bound = NIOLoopBound((self, context), eventLoop: loop)
-            engine.handle(query, context: queryContext).hop(to: loop).whenSuccess { reply in
+            engine.handle(query, context: queryContext).hop(to: loop).whenComplete { result in
                 let (handler, context) = bound.value
-                handler.respond(.ok, contentType: DoHRequest.mediaType, body: reply.bytes,
-                                extra: [("Cache-Control", "max-age=\(reply.httpMaxAge)")], to: head, context: context)
+                switch result {
+                case .success(let reply):
+                    handler.respond(.ok, contentType: DoHRequest.mediaType, body: reply.bytes,
+                                    extra: [("Cache-Control", "max-age=\(reply.httpMaxAge)")], to: head,
+                                    context: context)
+                case .failure:
+                    // Dropped by a rate limit: HTTP's own word for it (RFC 6585).
+                    handler.respond(.tooManyRequests, contentType: "text/plain; charset=utf-8",
+                                    body: Array("query rate limit exceeded\n".utf8), extra: [], to: head,
+                                    context: context)
+                }
             }
         }
     }

@@ -12,15 +12,14 @@ enum GRPCClientAddress {
     /// names an IP address; nil otherwise (the peer itself is then the client).
     static func forwarded(by peer: String, trusting trusted: TrustedProxies,
                           metadata: (String) -> String?) -> SocketAddress? {
-        let peerBytes: [UInt8]?
+        let peerAddress: ClientIP?
         if peer.hasPrefix("unix:") {
-            peerBytes = nil
+            peerAddress = nil
         } else {
-            guard let address = GRPCPeer.socketAddress(peer)?.ipAddress, let bytes = IPAddressText(address)?.bytes
-            else { return nil }
-            peerBytes = bytes
+            guard let address = QueryClient(transport: .grpc, peer: peer).ip else { return nil }
+            peerAddress = address
         }
-        guard trusted.trusts(peerBytes), let value = metadata(metadataKey) else { return nil }
+        guard trusted.trusts(peerAddress), let value = metadata(metadataKey) else { return nil }
         let first = value.split(separator: ",", maxSplits: 1).first.map { String($0.filter { !$0.isWhitespace }) }
         guard let first, IPAddressText.isAddress(first) else { return nil }
         return try? SocketAddress(ipAddress: first, port: 0)

@@ -42,6 +42,9 @@ public final class GRPCListener: Sendable {
                 var call = RelayCall(peer: peer.isEmpty ? nil : peer, answer: { reply in
                     BridgeMetrics.grpcStatusReturned("OK", method: DnsServiceMethod.query)
                     responder.reply(DnsPacketCodec.encode(reply.bytes))
+                }, drop: {
+                    BridgeMetrics.grpcStatusReturned("RESOURCE_EXHAUSTED", method: DnsServiceMethod.query)
+                    responder.fail(.resourceExhausted, "query rate limit exceeded")
                 }, onQueueThread: responder.onQueueThread, isCancelled: { responder.isCancelled })
                 if !trustedProxies.isEmpty {
                     call.forwardedFor = GRPCClientAddress.forwarded(by: peer, trusting: trustedProxies,

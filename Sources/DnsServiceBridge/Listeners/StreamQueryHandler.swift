@@ -68,18 +68,21 @@ final class StreamQueryHandler: ChannelDuplexHandler {
         let queryContext = QueryContext(client: nil, transport: transport,
                                         eventLoop: context.eventLoop, clientAddress: remote)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        handler.handle(query, context: queryContext).whenSuccess { reply in
+        handler.handle(query, context: queryContext).whenComplete { result in
             let (handler, context) = bound.value
-            handler.replied(reply, context: context)
+            // A dropped query (`ratelimit { action drop }`) gets nothing; the connection stays for the others.
+            handler.replied(try? result.get(), context: context)
         }
     }
 
-    private func replied(_ reply: DNSMessage, context: ChannelHandlerContext) {
+    private func replied(_ reply: DNSMessage?, context: ChannelHandlerContext) {
         inFlight -= 1
         slot?.queryEnded()
         guard context.channel.isActive else { return }
-        context.write(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
-        flush.flushSoon(context.channel)
+        if let reply {
+            context.write(wrapOutboundOut(context.channel.allocator.framedDNSMessage(reply.bytes)), promise: nil)
+            flush.flushSoon(context.channel)
+        }
         resumeReadingIfAllowed(context)
         if inputClosed && inFlight == 0 { close(context) }
     }

@@ -10,6 +10,10 @@ final class QueryMetricsStore: Sendable {
     /// The process's store, scraped by `/metrics`.
     static let shared = QueryMetricsStore()
 
+    /// The `rcode` of a query that got no reply (dropped): counted as a request, not as a response. Above every
+    /// rcode (they have 12 bits).
+    static let noReply = UInt16.max
+
     /// What one series counts under: a listener's labels, or an upstream's.
     enum Key: Hashable, Sendable {
         /// A query answered by a listener: `server`, `zone`, and the label values as numbers (type nil: `other`).

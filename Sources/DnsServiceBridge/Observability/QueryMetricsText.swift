@@ -43,9 +43,12 @@ enum QueryMetricsText {
                 add("coredns_dns_requests_total", "counter", "Counter of DNS requests made per zone, protocol and family.",
                     labels: ["server", "zone", "view", "proto", "family", "type"],
                     values: [server, zone, "", proto, ServerMetrics.familyLabel(isIPv6: isIPv6), typeLabel]) { $0.count += count }
-                add("coredns_dns_responses_total", "counter", "Counter of response status codes.",
-                    labels: ["server", "zone", "view", "rcode", "plugin"],
-                    values: [server, zone, "", DNSResponseCode(rawValue: rcode).description, ""]) { $0.count += count }
+                let replied = rcode != QueryMetricsStore.noReply
+                if replied {
+                    add("coredns_dns_responses_total", "counter", "Counter of response status codes.",
+                        labels: ["server", "zone", "view", "rcode", "plugin"],
+                        values: [server, zone, "", DNSResponseCode(rawValue: rcode).description, ""]) { $0.count += count }
+                }
                 add("coredns_dns_request_duration_seconds", "histogram", "Histogram of the time (in seconds) each request took per zone.",
                     labels: ["server", "zone", "view", "type"], values: [server, zone, "", typeLabel]) {
                     $0.add(series.duration)
@@ -54,9 +57,11 @@ enum QueryMetricsText {
                     labels: ["server", "zone", "view", "proto"], values: [server, zone, "", proto]) {
                     $0.add(series.requestSize)
                 }
-                add("coredns_dns_response_size_bytes", "histogram", "Size of the returned response in bytes.",
-                    labels: ["server", "zone", "view", "proto"], values: [server, zone, "", proto]) {
-                    $0.add(series.responseSize)
+                if replied {
+                    add("coredns_dns_response_size_bytes", "histogram", "Size of the returned response in bytes.",
+                        labels: ["server", "zone", "view", "proto"], values: [server, zone, "", proto]) {
+                        $0.add(series.responseSize)
+                    }
                 }
                 let dnssecOK = series.dnssecOK.value
                 if dnssecOK > 0 {

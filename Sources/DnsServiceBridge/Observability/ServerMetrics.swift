@@ -60,4 +60,15 @@ public final class ServerMetrics: Sendable {
         series.responseSize.observe(reply.bytes.count, bounds: QueryMetricsStore.sizeBounds)
         if query.edns?.dnssecOK == true { series.dnssecOK.add(1) }
     }
+
+    /// Records a query a step dropped: a request with its duration and size, but no response.
+    func recordDropped(zone: String, query: DNSMessage, transport: ClientTransport, isIPv6: Bool,
+                       duration: TimeAmount) {
+        let series = store.series(.query(server: labels, zone: zone, transport: transport, isIPv6: isIPv6,
+                                         type: Self.countedType(query)?.rawValue, rcode: QueryMetricsStore.noReply))
+        series.count.add(1)
+        series.duration.observe(Int(duration.nanoseconds), bounds: QueryMetricsStore.durationBounds)
+        series.requestSize.observe(query.bytes.count, bounds: QueryMetricsStore.sizeBounds)
+        if query.edns?.dnssecOK == true { series.dnssecOK.add(1) }
+    }
 }

@@ -1,8 +1,9 @@
 import Logging
 import NIOCore
 
-/// The plugins of a server block, in CoreDNS's fixed plugin order (plugin.cfg): `errors`, `log`, `loadbalance`,
-/// `cache`, `hosts` and `loop` run before the forwarders, `whoami` after them (it answers what no forwarder serves).
+/// The plugins of a server block, in CoreDNS's fixed plugin order (plugin.cfg): `errors`, `log`, `ratelimit` (where
+/// CoreDNS puts `acl`: after the log, before any work), `loadbalance`, `cache`, `hosts` and `loop` run before the
+/// forwarders, `whoami` after them (it answers what no forwarder serves).
 enum PluginFactory {
     static func plugins(for block: ServerBlockConfiguration, forwarder: Forwarder?, group: any EventLoopGroup,
                         logger: Logger) throws(StartupError) -> [any QueryStep] {
@@ -17,6 +18,9 @@ enum PluginFactory {
         }
         if !block.log.isEmpty {
             plugins.append(QueryLogPlugin(block.log, logger: logger))
+        }
+        if let rateLimit = block.rateLimit {
+            plugins.append(RateLimitPlugin(rateLimit, metricsServer: metricsServer(of: block)))
         }
         if block.loadBalance { plugins.append(LoadBalancePlugin()) }
         if let cache = block.cache {

@@ -40,9 +40,11 @@ public final class ServerInstance: Sendable {
         self.listening = listening
         let labelled = Array(zip(grpcServers, grpcListeners))
         let caches = plugins.compactMap { $0 as? CachePlugin }
+        let rateLimits = plugins.compactMap { $0 as? RateLimitPlugin }
         collector = MetricsCollectors.shared.add {
             BridgeMetrics.collectListenerCounters()
             CacheMetrics.collect(caches)
+            RateLimitMetrics.collect(rateLimits)
             BridgeMetrics.collectUpstreams(forwarders)
             BridgeMetrics.collectGRPCListeners(labelled)
         }

@@ -14,15 +14,6 @@ struct DatagramPeer: Sendable {
 
     var isIPv6: Bool { raw.address.any.sa_family == sa_family_t(AF_INET6) }
 
-    /// The peer's IP address, 4 or 16 bytes in network order, read straight from the socket address.
-    var addressBytes: [UInt8]? {
-        switch Int32(raw.address.any.sa_family) {
-        case AF_INET: withUnsafeBytes(of: raw.address.v4.sin_addr) { Array($0) }
-        case AF_INET6: withUnsafeBytes(of: raw.address.v6.sin6_addr) { Array($0) }
-        default: nil
-        }
-    }
-
     /// The peer as a NIO address, for the paths that need one (plugins, logs); formats the host.
     var socketAddress: SocketAddress? {
         var peer = raw

@@ -7,16 +7,16 @@ extension DNSMessage {
     /// The UDP size of an OPT record added to a query that had none.
     static let addedOPTPayloadSize: UInt16 = 1232
 
-    /// This query with its ECS option replaced by one for `address` (4 or 16 bytes) cut to the prefix length
+    /// This query with its ECS option replaced by one for `address` cut to the prefix length
     /// `subnet` gives its family; with no address (a unix-socket client) the client's option is only removed. A
     /// query without OPT gets one (the reply's is removed again for the client, see `mirroringEDNS`). A query whose
     /// OPT is not its last record (a signed one) goes as it is: rewriting would break its signature.
-    func withClientSubnet(of address: [UInt8]?, _ subnet: MeshConfiguration.ClientSubnet) -> DNSMessage {
+    func withClientSubnet(of address: ClientIP?, _ subnet: MeshConfiguration.ClientSubnet) -> DNSMessage {
         var option: [UInt8] = []
-        if let address, address.count == 4 || address.count == 16 {
-            let isIPv4 = address.count == 4
+        if let address {
+            let isIPv4 = address.isIPv4
             let prefix = isIPv4 ? subnet.ipv4Prefix : subnet.ipv6Prefix
-            let kept = IPNetwork.masked(address, to: prefix).prefix((prefix + 7) / 8)
+            let kept = address.masked(ClientIP.mask(bits: isIPv4 ? 96 + prefix : prefix)).bytes.prefix((prefix + 7) / 8)
             option.appendUInt16(Self.clientSubnetOption)
             option.appendUInt16(UInt16(4 + kept.count))
             option.appendUInt16(isIPv4 ? 1 : 2)

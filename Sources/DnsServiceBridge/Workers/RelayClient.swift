@@ -14,6 +14,8 @@ struct RelayCall: Sendable {
     var forwardedFor: SocketAddress? = nil
     /// Sends the answer (from any thread; on the completion-queue thread it goes out at once).
     let answer: @Sendable (DNSMessage) -> Void
+    /// Ends the call with no answer, RESOURCE_EXHAUSTED: a step dropped its query (`ratelimit { action drop }`).
+    let drop: @Sendable () -> Void
     /// Runs work on the completion-queue thread: the relay sends a whole batch of answers from there with one
     /// hand-over, instead of one per call.
     let onQueueThread: @Sendable (@escaping @Sendable () -> Void) -> Void

@@ -159,6 +159,9 @@ final class Worker {
             drive(forwarded, first, replyTo: client)
         case .follow(let follower):
             follower.whenAnswered(delivery(for: query, to: client))
+        case .drop:
+            // A datagram gets nothing; a call ends now (this runs on its completion-queue thread).
+            if case .call(let call) = client { call.drop() }
         }
     }
 

@@ -11,8 +11,8 @@ struct MalformedCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reflection, "
-    + "reload, timeouts, tls, trusted_proxies, unix_socket, whoami"
+private let allDirectives = "bind, cache, errors, forward, grpc, health, hosts, limits, loadbalance, log, loop, prometheus, proxy, "
+    + "ratelimit, ready, reflection, reload, timeouts, tls, trusted_proxies, unix_socket, whoami"
 private let forwardOptions = "channels, client_subnet, doh_method, except, expire, failfast_all_unhealthy_upstreams, force_tcp, "
     + "health_check, keepalive, max_concurrent, max_fails, max_idle_conns, multiplex_udp, next, policy, prefer_udp, "
     + "send_client_address, tls, tls_servername, weights"

@@ -100,7 +100,8 @@ import Testing
         #expect(block.unixSocket == UnixSocketPermissions(mode: 0o660, owner: 0, group: 0))
         #expect(block.trustedProxies.unixPeers)
         #expect(block.trustedProxies.networks.map(\.description) == ["10.0.0.0/8", "::1/128"])
-        #expect(block.trustedProxies.trusts([10, 1, 2, 3]) && !block.trustedProxies.trusts([11, 0, 0, 1]))
+        #expect(block.trustedProxies.trusts(ClientIP(bytes: [10, 1, 2, 3]))
+            && !block.trustedProxies.trusts(ClientIP(bytes: [11, 0, 0, 1])))
         #expect(block.trustedProxies.trusts(nil))
 
         let file = try directory.write("taken")

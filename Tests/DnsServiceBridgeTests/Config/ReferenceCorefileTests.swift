@@ -406,8 +406,8 @@ import Testing
     @Test func readmeExamplesWithUnsupportedPluginsAreRefusedByName() {
         #expect(corefileError("example.org:11053 {\n    file /var/lib/coredns/example.org.signed\n}\n")
             == "Corefile:2: unknown directive 'file'; expected one of bind, cache, errors, forward, grpc, health, "
-            + "hosts, limits, loadbalance, log, loop, prometheus, proxy, ready, reflection, reload, timeouts, tls, "
-            + "trusted_proxies, unix_socket, whoami")
+            + "hosts, limits, loadbalance, log, loop, prometheus, proxy, ratelimit, ready, reflection, reload, timeouts, "
+            + "tls, trusted_proxies, unix_socket, whoami")
         #expect(corefileError("quic://example.org {\n    whoami\n}\n")
             == "Corefile:1: unsupported scheme 'quic' in server block key 'quic://example.org'; "
             + "expected dns://, tls://, grpc:// or https://")

@@ -26,7 +26,7 @@ import Testing
     @Test func addsAnOPTWithTheClientsNetwork() throws {
         let query = DNSMessage.query(name: try DNSName("example.org."), type: .a, id: 7)
         #expect(query.edns == nil)
-        let sent = query.withClientSubnet(of: [192, 0, 2, 77], subnet)
+        let sent = query.withClientSubnet(of: ClientIP(bytes: [192, 0, 2, 77]), subnet)
         let parsed = try DNSMessage(bytes: sent.bytes)
         #expect(parsed.edns?.udpPayloadSize == 1232)
         let options = try subnets(in: parsed)
@@ -48,7 +48,7 @@ import Testing
         query[11] = 1  // ARCOUNT
         let message = try DNSMessage(bytes: query)
         let address: [UInt8] = [0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0, 0, 0, 0, 0, 1]
-        let sent = try DNSMessage(bytes: message.withClientSubnet(of: address, subnet).bytes)
+        let sent = try DNSMessage(bytes: message.withClientSubnet(of: ClientIP(bytes: address), subnet).bytes)
         let options = try subnets(in: sent)
         #expect(options.count == 1)
         #expect(options[0].0 == 2 && options[0].1 == 56 && options[0].2 == [0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56])
@@ -63,10 +63,10 @@ import Testing
     @Test func prefixBitsPastTheLengthAreCleared() throws {
         let query = DNSMessage.query(name: try DNSName("example.org."), type: .a, id: 1)
         let sent = try DNSMessage(bytes: query.withClientSubnet(
-            of: [10, 255, 255, 255], MeshConfiguration.ClientSubnet(ipv4Prefix: 12, ipv6Prefix: 0)).bytes)
+            of: ClientIP(bytes: [10, 255, 255, 255]), MeshConfiguration.ClientSubnet(ipv4Prefix: 12, ipv6Prefix: 0)).bytes)
         #expect(try subnets(in: sent)[0].2 == [10, 240])
         let hidden = try DNSMessage(bytes: query.withClientSubnet(
-            of: [10, 255, 255, 255], MeshConfiguration.ClientSubnet(ipv4Prefix: 0, ipv6Prefix: 0)).bytes)
+            of: ClientIP(bytes: [10, 255, 255, 255]), MeshConfiguration.ClientSubnet(ipv4Prefix: 0, ipv6Prefix: 0)).bytes)
         #expect(try subnets(in: hidden)[0].1 == 0 && subnets(in: hidden)[0].2.isEmpty)
     }
 }
