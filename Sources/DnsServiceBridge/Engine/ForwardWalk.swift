@@ -20,10 +20,9 @@ struct ForwardWalk: Sendable {
 
     /// The client's query, as the reply and the steps see it.
     let query: DNSMessage
-    /// What goes to the current set's upstreams: the query, with the client's subnet (`client_subnet`).
-    private(set) var outgoing: DNSMessage
-    /// The client's address for the current set's gRPC upstreams (`send_client_address`).
-    private(set) var clientAddressText: String?
+    /// What the current set's mesh options make of the query; nil (the usual case, and one word in a walk that is
+    /// moved with every exchange) without them.
+    private var forUpstream: UpstreamQuery?
     let client: QueryClient
     var transport: ClientTransport { client.transport }
     /// The matching sets still ahead; the first is the one being walked.
@@ -41,10 +40,14 @@ struct ForwardWalk: Sendable {
     /// Why the walk failed (the last upstream error or the reason it gave up), for the `errors` plugin.
     private(set) var failure: String?
 
+    /// What goes to the current set's upstreams: the query, with the client's subnet (`client_subnet`).
+    var outgoing: DNSMessage { forUpstream?.message ?? query }
+    /// The client's address for the current set's gRPC upstreams (`send_client_address`).
+    var clientAddressText: String? { forUpstream?.clientAddress }
+
     /// The walk of `query` through `sets` (the matching ones, most specific first) for `client`.
     init(query: DNSMessage, sets: ArraySlice<UpstreamSet>, client: QueryClient) {
         self.query = query
-        outgoing = query
         self.sets = sets
         self.client = client
     }
@@ -64,8 +67,7 @@ struct ForwardWalk: Sendable {
             }
             holdsConcurrencySlot = true
         }
-        outgoing = set.options.clientSubnet.map { query.withClientSubnet(of: client.ip, $0) } ?? query
-        clientAddressText = set.options.sendClientAddress ? client.addressText : nil
+        forUpstream = UpstreamQuery(query, from: client, options: set.options)
         order = set.ordering.order(set.upstreams)
         deadline = now + set.options.requestTimeout
         index = 0
@@ -166,5 +168,19 @@ struct ForwardWalk: Sendable {
         guard holdsConcurrencySlot else { return }
         holdsConcurrencySlot = false
         sets.first?.leaveConcurrent()
+    }
+}
+
+/// A query as a set with `client_subnet` or `send_client_address` sends it: boxed, so that walks without those
+/// options (nearly all) stay small.
+final class UpstreamQuery: Sendable {
+    let message: DNSMessage
+    let clientAddress: String?
+
+    /// Nil when `options` changes nothing.
+    init?(_ query: DNSMessage, from client: QueryClient, options: ForwardOptions) {
+        guard options.clientSubnet != nil || options.sendClientAddress else { return nil }
+        message = options.clientSubnet.map { query.withClientSubnet(of: client.ip, $0) } ?? query
+        clientAddress = options.sendClientAddress ? client.addressText : nil
     }
 }

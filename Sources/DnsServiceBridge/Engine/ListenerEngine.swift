@@ -28,12 +28,13 @@ final class ListenerEngine: Sendable {
         /// The block's route, by its index in `routes` (an index, not a copy: a forwarded query is kept and moved
         /// with its walk, and its size showed as copying in profiles).
         let routeIndex: Int
-        let client: QueryClient
         let received: NIODeadline
         /// Identical misses wait for this query's reply (`MissCoalescer`).
         var leads = false
 
         var query: DNSMessage { walk.query }
+        /// Who asked: the walk's client, kept once.
+        var client: QueryClient { walk.client }
     }
 
     enum Decision {
@@ -82,7 +83,7 @@ final class ListenerEngine: Sendable {
             let final = route.block.completed(query, reply: reply, passed: passed, outcome)
             return .answer(done(query, final, zone: route.zoneLabel, client: client, received: now))
         case .forward(let walk):
-            var forwarded = Forwarded(walk: walk, routeIndex: routeIndex, client: client, received: now)
+            var forwarded = Forwarded(walk: walk, routeIndex: routeIndex, received: now)
             if let cache = route.block.cache, let key = cache.coalescingKey(query) {
                 switch cache.coalescer.join(key, query: query, client: client, received: now) {
                 case .leader: forwarded.leads = true

@@ -42,8 +42,7 @@ import Testing
         func send(_ id: UInt16, at now: NIODeadline, timeout: TimeAmount = .seconds(2)) throws -> Bool {
             var walk = ForwardWalk(query: try query(id), sets: [set][...], transport: .udp)
             _ = walk.start(now: now)  // counts the exchange in flight with the set's only upstream
-            let forwarded = ListenerEngine.Forwarded(walk: walk, routeIndex: 0,
-                                                     client: QueryClient(transport: .udp, address: nil), received: now)
+            let forwarded = ListenerEngine.Forwarded(walk: walk, routeIndex: 0, received: now)
             return lane.send(UDPLane.Pending(query: walk.query, waiter: .walk(forwarded, replyTo: .datagram(DatagramPeer())),
                                              deadline: now + timeout), now: now)
         }
@@ -210,8 +209,7 @@ import Testing
         #expect(query.bytes.count == 20_000)
         var walk = ForwardWalk(query: query, sets: [harness.set][...], transport: .udp)
         _ = walk.start(now: now)
-        let forwarded = ListenerEngine.Forwarded(walk: walk, routeIndex: 0,
-                                                 client: QueryClient(transport: .udp, address: nil), received: now)
+        let forwarded = ListenerEngine.Forwarded(walk: walk, routeIndex: 0, received: now)
         #expect(harness.lane.send(UDPLane.Pending(query: query, waiter: .walk(forwarded, replyTo: .datagram(DatagramPeer())),
                                                   deadline: now + .seconds(2)), now: now))
         harness.lane.flush()
