@@ -6,6 +6,7 @@ option it was sent, TaggedResponders, dig and grpcio. Every wait is for a condit
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import threading
@@ -109,6 +110,15 @@ def test_chain_over_unix_sockets_keeps_the_first_clients_address(dnsgrpcd, tmp_p
         reply = ask_udp(port, "who.example.", source=source)
         assert reply.rcode() == dns.rcode.NOERROR
         assert whoami_address(reply) == source, reply
+    # A reload of B: the new listener takes the path over before the old one stops, and the old one's going does
+    # not take the new socket with it ('configuration reloaded' is logged once the old configuration has stopped).
+    inode = os.lstat(sock).st_ino
+    b.popen.send_signal(signal.SIGHUP)
+    b.wait_for_log("configuration reloaded")
+    assert os.path.exists(sock) and os.lstat(sock).st_ino != inode
+    support.wait_until(lambda: whoami_address(ask_udp(port, "who.example.", source="127.0.0.9")) == "127.0.0.9",
+                       timeout=support.READY_TIMEOUT, what="the chain answering through the reloaded listener")
+    assert stat.S_ISSOCK(os.lstat(sock).st_mode) and stat.S_IMODE(os.lstat(sock).st_mode) == 0o660
     # B stops: its socket file goes with it.
     b.stop()
     assert not sock.exists()
