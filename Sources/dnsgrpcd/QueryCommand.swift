@@ -103,8 +103,7 @@ struct QueryCommand: AsyncParsableCommand {
             print("; <<>> dnsgrpcd \(BuildInfo.version) query <<>> \(name) \(recordType)")
             print(";; Got answer:")
             print(reply.digText)
-            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            print(";; Query time: \(milliseconds) msec")
+            print(";; Query time: \(elapsed.milliseconds) msec")
             print(";; SERVER: \(client.label) (\(proto))")
             print(";; MSG SIZE  rcvd: \(reply.bytes.count)")
             if reply.rcode != .noError { throw ExitCode(1) }

@@ -6,9 +6,6 @@
 ///   and in `grpc` `NAME[:PORT]` (port 53). gRPC core resolves such a name again when a connection to one of its
 ///   addresses fails.
 struct GRPCTargetParser {
-    /// The longest path a unix socket address holds (`sun_path` less its NUL).
-    static let maximumSocketPath = 107
-
     let context: DirectiveContext
 
     /// The upstream `text` names when it is a unix socket or a `dns:` target; nil for anything else.
@@ -31,17 +28,10 @@ struct GRPCTargetParser {
     }
 
     private func unixSocket(_ token: CorefileToken, path: Substring) throws(ConfigurationError) -> UpstreamAddress {
-        // `unix:///path` carries an empty authority; `unix:/path` and `unix:path` none.
-        let written = path.hasPrefix("//") ? path.dropFirst(2) : path
-        guard !written.isEmpty, !written.contains("\0") else {
-            throw ConfigurationError(at: token.location, "upstream '\(token.text)' names no socket path",
-                                     expected: "unix:///PATH, such as unix:///run/dnsgrpcd.sock")
-        }
-        let absolute = FileProbe.absolute(String(written), relativeTo: context.workingDirectory)
-        guard absolute.utf8.count <= Self.maximumSocketPath else {
-            throw ConfigurationError(at: token.location, "unix socket path '\(absolute)' is too long",
-                                     expected: "a path of at most \(Self.maximumSocketPath) bytes")
-        }
+        let absolute = try UnixSocketPath.absolute(
+            path, relativeTo: context.workingDirectory, in: token,
+            noPath: ConfigurationError(at: token.location, "upstream '\(token.text)' names no socket path",
+                                       expected: "unix:///PATH, such as unix:///run/dnsgrpcd.sock"))
         return UpstreamAddress(transport: .grpc, host: absolute, port: 0, resolverTarget: "unix:\(absolute)")
     }
 

@@ -63,18 +63,12 @@ struct ListenAddressParser {
     /// `grpc://unix:PATH` (also `unix:///PATH`): the root zone served over a unix-domain socket. A path that
     /// exists and is not a socket is refused here, before anything could replace it.
     private func unixSocket(_ key: CorefileToken, path: Substring) throws(ConfigurationError) -> ListenAddress {
-        let written = path.hasPrefix("//") ? path.dropFirst(2) : path
-        guard !written.isEmpty, !written.contains("\0") else {
-            throw ConfigurationError(at: key.location, "server block key '\(key.text)' names no socket path",
-                                     expected: "grpc://unix:PATH, such as grpc://unix:/run/dnsgrpcd.sock")
-        }
-        let absolute = FileProbe.absolute(String(written), relativeTo: workingDirectory)
         // The listener binds a longer name beside it first (`UnixSocketFile.bindPath`).
-        let longest = GRPCTargetParser.maximumSocketPath - UnixSocketFile.bindSuffixLength
-        guard absolute.utf8.count <= longest else {
-            throw ConfigurationError(at: key.location, "unix socket path '\(absolute)' is too long",
-                                     expected: "a path of at most \(longest) bytes")
-        }
+        let absolute = try UnixSocketPath.absolute(
+            path, relativeTo: workingDirectory,
+            maximumLength: UnixSocketPath.maximumLength - UnixSocketFile.bindSuffixLength, in: key,
+            noPath: ConfigurationError(at: key.location, "server block key '\(key.text)' names no socket path",
+                                       expected: "grpc://unix:PATH, such as grpc://unix:/run/dnsgrpcd.sock"))
         switch FileProbe.status(of: absolute) {
         case .missing, .socket:
             break
