@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
 # build: gRPC core, protobuf-c and OpenSSL headers, and tcmalloc (gperftools), for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
-# test:  demo + pytest, prometheus_client, grpcio-health-checking, grpcio-reflection (an independent reflection client),
+# test:  demo + pytest and pytest-xdist (two workers), prometheus_client, grpcio-health-checking, grpcio-reflection (an independent reflection client),
 #        kubernetes-validate (the manifests' schemas, offline),
 #        httpx2 and h2 (dnspython's DoH client, raw HTTP/2 frames), and unbound (an independent DNS-over-TLS server),
 #        dnsdist (an independent DoH server) and dnsperf (its DoH mode).
@@ -21,9 +21,9 @@ apt_run=(knot knot-dnsutils dnsutils procps util-linux)
 apt_bench=(dnsperf dnsdist nghttp2-client)
 apt_test=(unbound iproute2 dnsdist dnsperf)
 pip_demo=(grpcio grpcio-tools dnspython)
-pip_test=(pytest prometheus_client grpcio-health-checking grpcio-reflection kubernetes-validate httpx2 h2)
+pip_test=(pytest pytest-xdist prometheus_client grpcio-health-checking grpcio-reflection kubernetes-validate httpx2 h2)
 # What each pip package is imported as, to check for it.
-declare -A import_name=([grpcio]=grpc [grpcio-tools]=grpc_tools [dnspython]=dns [pytest]=pytest
+declare -A import_name=([grpcio]=grpc [grpcio-tools]=grpc_tools [dnspython]=dns [pytest]=pytest [pytest-xdist]=xdist
                         [prometheus_client]=prometheus_client [grpcio-health-checking]=grpc_health
                         [grpcio-reflection]=grpc_reflection
                         [kubernetes-validate]=kubernetes_validate [httpx2]=httpx2 [h2]=h2)

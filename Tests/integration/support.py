@@ -61,20 +61,55 @@ def join_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _ports_outside_ephemeral_range() -> range:
+    """The larger run of ports that the kernel never hands out on its own (outside ip_local_port_range).
+
+    A port taken from bind(0) comes from the ephemeral range, and after it is closed any outgoing socket (a dig, a
+    resolver's upstream query, a TCP connect) may be given the same port before our server binds it: that race
+    failed CI once ("Address already in use"). Ports outside the range are only ever taken by explicit binds."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(v) for v in f.read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    below, above = range(10000, max(10000, low)), range(high + 1, 65536)
+    return below if len(below) >= len(above) else above
+
+
+def _this_workers_ports() -> range:
+    """The ports this process hands out. pytest-xdist's workers (PYTEST_XDIST_WORKER=gwN) each get a slice of their
+    own: a port one worker has checked and not yet given to its server must not look free to another."""
+    ports = _ports_outside_ephemeral_range()
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 0):
+        return ports
+    size = len(ports) // int(count)
+    start = ports.start + int(worker[2:]) * size
+    return range(start, start + size)
+
+
+_PORTS = _this_workers_ports()
+# Each process walks its ports from its own place, so two test runs on one machine rarely meet, and one run never
+# hands out a port twice (a suite uses far fewer ports than the range holds).
+_next_port_index = (os.getpid() * 7919) % len(_PORTS)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free for both TCP and UDP on `host` right now (bounded number of tries)."""
+    """A port that is free for both TCP and UDP on `host` right now and that no outgoing socket will be given in
+    the meantime (see `_ports_outside_ephemeral_range`); bounded number of tries."""
+    global _next_port_index
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(100):
-        with socket.socket(family, socket.SOCK_STREAM) as tcp:
-            tcp.bind((host, 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(family, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError(f"found no port free for both TCP and UDP on {host} in 100 tries")
+    for _ in range(1000):
+        port = _PORTS[_next_port_index % len(_PORTS)]
+        _next_port_index += 1
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as tcp, socket.socket(family, socket.SOCK_DGRAM) as udp:
+                tcp.bind((host, port))
+                udp.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"found no port free for both TCP and UDP on {host} in 1000 tries")
 
 
 def udp_bound(host: str, port: int) -> bool:
