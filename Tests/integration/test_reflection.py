@@ -23,6 +23,7 @@ import support
 
 V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+HANDLED = "dnsgrpcd_grpc_server_handled_total"
 SERVICES = ["coredns.dns.DnsService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection"]
 
@@ -88,7 +89,7 @@ def test_dns_service_is_listed_described_and_called_with_no_proto_file(dnsgrpcd,
 
 @pytest.mark.parametrize("path", [V1, V1ALPHA])
 def test_unknown_symbol_gets_not_found_and_the_stream_goes_on(dnsgrpcd, tmp_path, knot, path):
-    addr, _ = start_listener(dnsgrpcd, tmp_path, knot)
+    addr, metrics = start_listener(dnsgrpcd, tmp_path, knot)
     requests = [
         reflection_pb2.ServerReflectionRequest(host="dns.test", file_containing_symbol="coredns.dns.NoSuch"),
         reflection_pb2.ServerReflectionRequest(file_by_filename="no/such.proto"),
@@ -111,10 +112,12 @@ def test_unknown_symbol_gets_not_found_and_the_stream_goes_on(dnsgrpcd, tmp_path
     assert "no/such.proto" in responses[1].error_response.error_message
     assert [s.name for s in responses[3].list_services_response.service] == SERVICES
     assert len(responses[4].file_descriptor_response.file_descriptor_proto) == 1
+    # The stream ended with OK when the client closed its side, and the metrics say so under its method.
+    support.wait_for_metric(metrics, HANDLED, 1, method=path, code="OK")
 
 
 def test_bytes_that_are_not_a_request_end_the_stream_with_invalid_argument(dnsgrpcd, tmp_path, knot):
-    addr, _ = start_listener(dnsgrpcd, tmp_path, knot)
+    addr, metrics = start_listener(dnsgrpcd, tmp_path, knot)
     list_services = reflection_pb2.ServerReflectionRequest(list_services="").SerializeToString()
     with grpc.insecure_channel(addr) as channel:
         # A good request is answered, then a string field whose length runs past the message ends the stream.
@@ -127,6 +130,7 @@ def test_bytes_that_are_not_a_request_end_the_stream_with_invalid_argument(dnsgr
         with pytest.raises(grpc.RpcError) as error:
             received = list(raw_stream(channel)(iter([b"\x1a\x02\xc3\x28"]), timeout=support.CALL_TIMEOUT))
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, received
+    support.wait_for_metric(metrics, HANDLED, 2, method=V1, code="INVALID_ARGUMENT")
 
 
 def test_reflection_off_gives_unimplemented_and_dns_service_still_answers(dnsgrpcd, tmp_path, knot):
@@ -143,7 +147,7 @@ def test_reflection_off_gives_unimplemented_and_dns_service_still_answers(dnsgrp
 
 def test_a_stream_over_its_request_cap_gets_resource_exhausted(dnsgrpcd, tmp_path, knot):
     """GRPCStreamLimits.messages: 1024 requests a stream, then RESOURCE_EXHAUSTED."""
-    addr, _ = start_listener(dnsgrpcd, tmp_path, knot)
+    addr, metrics = start_listener(dnsgrpcd, tmp_path, knot)
     request = reflection_pb2.ServerReflectionRequest(list_services="")
     with grpc.insecure_channel(addr) as channel:
         call = reflection_stream(channel, V1)(iter([request] * 1100), timeout=60)
@@ -153,6 +157,26 @@ def test_a_stream_over_its_request_cap_gets_resource_exhausted(dnsgrpcd, tmp_pat
                 answered += 1
     assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert answered == 1024
+    support.wait_for_metric(metrics, HANDLED, 1, method=V1, code="RESOURCE_EXHAUSTED")
+
+
+def test_a_stream_over_its_byte_cap_gets_resource_exhausted(dnsgrpcd, tmp_path, knot):
+    """GRPCStreamLimits.bytes: 4 MiB of requests a stream (each under the listener's 256 KiB), then
+    RESOURCE_EXHAUSTED, with the requests before it answered."""
+    addr, metrics = start_listener(dnsgrpcd, tmp_path, knot)
+    request = reflection_pb2.ServerReflectionRequest(file_by_filename="x" * 200_000 + ".proto")
+    fitting = 4 * 1024 * 1024 // request.ByteSize()
+    with grpc.insecure_channel(addr) as channel:
+        call = reflection_stream(channel, V1)(iter([request] * (fitting + 5)), timeout=60)
+        answered = 0
+        with pytest.raises(grpc.RpcError) as error:
+            for reply in call:
+                assert reply.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
+                answered += 1
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "request bytes" in error.value.details()
+    assert answered == fitting
+    support.wait_for_metric(metrics, HANDLED, 1, method=V1, code="RESOURCE_EXHAUSTED")
 
 
 def test_idle_and_cancelled_streams_cannot_hold_the_room_of_dns_queries(dnsgrpcd, tmp_path, knot):

@@ -13,6 +13,9 @@ public final class GRPCServer: @unchecked Sendable {
     /// Serves one request message of a stream (see `GRPCServerStream`), on its completion-queue thread, so it
     /// must not block.
     public typealias StreamHandler = @Sendable (_ request: [UInt8]) -> GRPCStreamStep
+    /// Told the status a stream of `method` ended with, once it went out (a stream the client cancelled or that
+    /// was given up sends none).
+    public typealias StreamStatusSent = @Sendable (_ method: String, _ status: GRPCStatusCode) -> Void
 
     private enum Handler {
         case unary(UnaryHandler)
@@ -37,6 +40,7 @@ public final class GRPCServer: @unchecked Sendable {
     private let pendingRequestsPerMethod: Int
     private let maxCallsInService: Int
     private let streamLimits: GRPCStreamLimits
+    private let streamStatusSent: StreamStatusSent
     private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let service = Mutex(Service())
@@ -72,7 +76,8 @@ public final class GRPCServer: @unchecked Sendable {
     /// - Parameters:
     ///   - methods: full method names (`/package.Service/Method`) and their handlers.
     ///   - streams: streaming methods (client, server or bidirectional) and their handlers; each stream counts
-    ///     as one call in service, and `streamLimits` bounds what it may take.
+    ///     as one call in service, and `streamLimits` bounds what it may take; `streamStatusSent` hears how each
+    ///     one ended.
     ///   - maxReceiveMessageLength: gRPC's own limit; keep it above what handlers reject themselves so the
     ///     client gets the handler's clearer status.
     ///   - pendingRequestsPerMethod: how many calls gRPC core may hand over without waiting for us (per queue).
@@ -85,7 +90,8 @@ public final class GRPCServer: @unchecked Sendable {
     ///     completions that arrived together, so handlers can gather work and hand it to an event loop once per
     ///     batch; what it returns bounds that thread's next wait (see `CompletionQueue.AfterBatch`).
     public init(methods: [String: UnaryHandler], streams: [String: StreamHandler] = [:],
-                streamLimits: GRPCStreamLimits = GRPCStreamLimits(), maxReceiveMessageLength: Int = 256 * 1024,
+                streamLimits: GRPCStreamLimits = GRPCStreamLimits(),
+                streamStatusSent: @escaping StreamStatusSent = { _, _ in }, maxReceiveMessageLength: Int = 256 * 1024,
                 pendingRequestsPerMethod: Int = 256, queues: Int = 1, maxCallsInService: Int = .max,
                 afterEachBatch: (@Sendable (_ queueIndex: Int, _ queueEnding: Bool) -> Duration?)? = nil) {
         GRPCLibrary.retain()
@@ -110,6 +116,7 @@ public final class GRPCServer: @unchecked Sendable {
         var streamLimits = streamLimits
         streamLimits.inService = max(streamLimits.inService, self.queues.count * streaming.count)
         self.streamLimits = streamLimits
+        self.streamStatusSent = streamStatusSent
         self.pendingRequestsPerMethod = max(1, pendingRequestsPerMethod)
         // Every queue keeps a request out for every method (or calls of that method could not come in on it): the
         // requests count in the limit, so a smaller limit would leave none to renew once calls took them.
@@ -190,7 +197,10 @@ public final class GRPCServer: @unchecked Sendable {
                 onClose: { [self] cancelled in
                     if end.closed(cancelled: cancelled) { cancelledCalls.add(1, ordering: .relaxed) }
                 },
-                onStatusSent: end.replied)
+                onStatusSent: { [self] status in
+                    end.replied()
+                    streamStatusSent(method.name, status)
+                })
             else {
                 service.withLock { $0.returned(method, arrived: false) }
                 return

@@ -24,13 +24,13 @@ final class GRPCServerStream: @unchecked Sendable {
     private let activity = Atomic<Int>(0)
     private let ended = Atomic<Bool>(false)
     private let onClose: @Sendable (_ cancelled: Bool) -> Void
-    private let onStatusSent: @Sendable () -> Void
+    private let onStatusSent: @Sendable (GRPCStatusCode) -> Void
 
     /// A stream to request from gRPC core. `onClose` runs when the call ends for the client (`cancelled` when
-    /// that was before our status went out) or when we give it up; `onStatusSent` once its status went out.
+    /// that was before our status went out) or when we give it up; `onStatusSent` with its status once that went out.
     init(handler: @escaping GRPCServer.StreamHandler, limits: GRPCStreamLimits, gate: QueueGate,
          queue: CompletionQueue, onClose: @escaping @Sendable (_ cancelled: Bool) -> Void,
-         onStatusSent: @escaping @Sendable () -> Void) throws(GRPCServerError) {
+         onStatusSent: @escaping @Sendable (GRPCStatusCode) -> Void) throws(GRPCServerError) {
         guard let pointer = cgrpc_stream_call_create() else { throw .outOfMemory }
         self.pointer = pointer
         self.handler = handler
@@ -112,7 +112,7 @@ final class GRPCServerStream: @unchecked Sendable {
         finished = true
         let onStatusSent = onStatusSent
         let sending = start({ cgrpc_stream_call_send_status($0, status.cValue, details, $1) }) { _ in
-            onStatusSent()
+            onStatusSent(status)
         }
         if !sending { abandon() }
     }

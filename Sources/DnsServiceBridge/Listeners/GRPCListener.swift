@@ -57,7 +57,9 @@ public final class GRPCListener: Sendable {
             },
         ], streams: reflection ? Dictionary(uniqueKeysWithValues: GRPCReflectionService.methods.map {
             ($0, GRPCReflectionService.handler)
-        }) : [:], maxReceiveMessageLength: Self.maxRequestBytes, queues: relays.count,
+        }) : [:], streamStatusSent: { method, status in
+            BridgeMetrics.grpcStatusReturned(status.description, method: method)
+        }, maxReceiveMessageLength: Self.maxRequestBytes, queues: relays.count,
            maxCallsInService: maxCallsInService) { queue, queueEnding in
             relays[queue].turn(queueEnding: queueEnding)
         }
