@@ -118,13 +118,20 @@ def test_drop_sends_nothing_over_udp_and_counts_every_query(dnsgrpcd, tmp_path):
             message = query()
             message.id = i
             sock.sendto(message.to_wire(), ("127.0.0.1", port))
-        # Wait for the server to have dealt with every query (answered or dropped), not for time to pass.
-        metrics = support.wait_until(
-            lambda: (m := support.scrape(metrics_addr)).value("coredns_dns_requests_total", server=server) >= sent
-            and m, timeout=TIMEOUT, what=f"{sent} queries counted")
+        # Wait for the server to have dealt with every query (answered or dropped), not for time to pass. One
+        # scrape is not one instant: the rate limit's counter is read before the query counters, so a scrape taken
+        # while queries are still being decided may show more requests than answers and drops. Wait for all three.
+        def settled() -> support.Metrics | None:
+            m = support.scrape(metrics_addr)
+            done = m.value("dnsgrpcd_ratelimit_limited_total", server=server, action="drop") \
+                + m.value("coredns_dns_responses_total", server=server)
+            return m if done >= sent and m.value("coredns_dns_requests_total", server=server) >= sent else None
+
+        metrics = support.wait_until(settled, timeout=TIMEOUT, what=f"{sent} queries answered or dropped")
         dropped = metrics.value("dnsgrpcd_ratelimit_limited_total", server=server, action="drop")
         answered = metrics.value("coredns_dns_responses_total", server=server)
         assert dropped >= 1 and answered + dropped == sent, (answered, dropped)
+        assert metrics.value("coredns_dns_requests_total", server=server) == sent
         # Every reply is in the socket by now: exactly `answered` of them, none REFUSED.
         sock.settimeout(TIMEOUT)
         replies = [dns.message.from_wire(sock.recv(4096)) for _ in range(int(answered))]
