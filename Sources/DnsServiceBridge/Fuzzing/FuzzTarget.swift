@@ -33,6 +33,7 @@ import NIOCore
         switch DatagramQuery(input, counters: counters) {
         case .query(let query):
             check(query.errorReply(.servFail), answers: query)
+            clientSubnet(query)
         case .formErr(let reply):
             expect(reply.header.isResponse && (try? DNSMessage(bytes: reply.bytes)) != nil,
                    "a FORMERR reply that does not parse")
@@ -46,6 +47,40 @@ import NIOCore
             expect(cut.bytes.count <= max(limit, DNSHeader.size), "truncated to \(limit) yet \(cut.bytes.count) bytes")
             expect((try? DNSMessage(bytes: cut.bytes)) != nil, "truncated to \(limit), it no longer parses")
             if input.count <= limit { expect(cut.bytes == input, "a message that fits \(limit) was changed") }
+        }
+        // Its OPT made to mirror a client's, one with EDNS and one without: the bytes say what the message says.
+        for udpPayloadSize in [1232, nil] as [UInt16?] {
+            let client = DNSMessage.query(name: .root, type: .a, id: 0, udpPayloadSize: udpPayloadSize, dnssecOK: true)
+            let mirrored = reply.mirroringEDNS(of: client)
+            let parsed = try? DNSMessage(bytes: mirrored.bytes)
+            expect(parsed != nil && parsed?.edns == mirrored.edns, "a reply whose mirrored OPT its bytes do not say")
+        }
+    }
+
+    /// `client_subnet`'s rewrite of a client's query, for an IPv4 client, an IPv6 one and one without an address:
+    /// what goes upstream parses and asks what the client asked, carries no ECS option but ours, and the reply to a
+    /// client that sent no OPT has none.
+    private static func clientSubnet(_ query: DNSMessage) {
+        let subnet = MeshConfiguration.ClientSubnet(ipv4Prefix: 24, ipv6Prefix: 56)
+        for address in [ClientIP(ipv4: 0xC000_024D), ClientIP(bytes: Array(repeating: 0xAB, count: 16)), nil] {
+            let sent = query.withClientSubnet(of: address, subnet)
+            guard let parsed = try? DNSMessage(bytes: sent.bytes) else {
+                expect(false, "a query with client_subnet applied does not parse")
+                continue
+            }
+            expect(parsed.header.id == query.header.id && parsed.question == query.question,
+                   "client_subnet changed the query's ID or question")
+            expect(parsed.edns == sent.edns, "a query whose client_subnet OPT its bytes do not say")
+            guard sent.bytes != query.bytes else { continue }
+            let opt = parsed.recordLayout()?.optRecord
+            expect(opt != nil, "a query rewritten by client_subnet has no OPT record last")
+            let subnets = opt.map { parsed.ednsOptions(in: $0).filter { $0.code == DNSMessage.clientSubnetOption } }
+            expect(subnets?.count == (address == nil ? 0 : 1), "client_subnet left \(subnets?.count ?? 0) ECS options")
+            if query.edns == nil {
+                let reply = parsed.errorReply(.servFail).mirroringEDNS(of: query)
+                expect(reply.edns == nil && (try? DNSMessage(bytes: reply.bytes))?.edns == nil,
+                       "the reply to a client without EDNS kept an OPT record")
+            }
         }
     }
 

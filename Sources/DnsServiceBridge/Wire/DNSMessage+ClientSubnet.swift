@@ -10,7 +10,8 @@ extension DNSMessage {
     /// This query with its ECS option replaced by one for `address` cut to the prefix length
     /// `subnet` gives its family; with no address (a unix-socket client) the client's option is only removed. A
     /// query without OPT gets one (the reply's is removed again for the client, see `mirroringEDNS`). A query whose
-    /// OPT is not its last record (a signed one) goes as it is: rewriting would break its signature.
+    /// OPT is not its last record, or that has no OPT and is signed (TSIG or SIG(0) in its additional section), goes
+    /// as it is: rewriting would break its signature.
     func withClientSubnet(of address: ClientIP?, _ subnet: MeshConfiguration.ClientSubnet) -> DNSMessage {
         var option: [UInt8] = []
         if let address {
@@ -25,8 +26,10 @@ extension DNSMessage {
             option.append(contentsOf: kept)
         }
         guard edns != nil else {
-            guard !option.isEmpty, header.additionalCount < UInt16.max else { return self }
-            var out = bytes
+            // An OPT record after a TSIG or SIG(0) record would break the signature, which must come last.
+            guard !option.isEmpty, header.additionalCount < UInt16.max, let layout = recordLayout(),
+                  !layout.contains(.tsig, in: .additional), !layout.contains(.sig, in: .additional) else { return self }
+            var out = Array(bytes[..<layout.end])
             EDNS0(udpPayloadSize: Self.addedOPTPayloadSize).appendOPTRecord(to: &out)
             out.setUInt16(UInt16(option.count), at: out.count - 2)
             out.append(contentsOf: option)
@@ -37,24 +40,45 @@ extension DNSMessage {
                               edns: EDNS0(udpPayloadSize: Self.addedOPTPayloadSize), questionEnd: questionEnd)
         }
         guard let opt = recordLayout()?.optRecord else { return self }
-        // OPT: owner (the root, 1 byte), TYPE, CLASS, TTL, RDLENGTH (2 bytes at 9), then the options.
-        let dataStart = opt.lowerBound + 11
         var options: [UInt8] = []
-        var offset = dataStart
-        while offset + 4 <= opt.upperBound {
-            let code = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
-            let length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
-            let end = min(offset + 4 + length, opt.upperBound)
-            if code != Self.clientSubnetOption { options.append(contentsOf: bytes[offset..<end]) }
-            offset = end
+        for kept in ednsOptions(in: opt) where kept.code != Self.clientSubnetOption {
+            options.append(contentsOf: bytes[kept.bytes])
         }
         options.append(contentsOf: option)
+        let dataStart = opt.lowerBound + Self.optFixedSize
         guard options.count <= Int(UInt16.max) else { return self }
         var out = Array(bytes[..<dataStart])
         out.setUInt16(UInt16(options.count), at: opt.lowerBound + 9)
         out.append(contentsOf: options)
         out.append(contentsOf: bytes[opt.upperBound...])
         return DNSMessage(bytes: out, header: header, question: question, edns: edns, questionEnd: questionEnd)
+    }
+
+    /// One option of an OPT record: its code, and its bytes in the message (code, length and data).
+    struct EDNSOption: Sendable {
+        let code: UInt16
+        let bytes: Range<Int>
+        /// The option's data (what follows its code and length).
+        var data: Range<Int> { bytes.lowerBound + 4..<bytes.upperBound }
+    }
+
+    /// The OPT record's fixed part: owner (the root, 1 byte), TYPE, CLASS, TTL and RDLENGTH (2 bytes at 9).
+    static let optFixedSize = 11
+
+    /// The whole options of the OPT record at `opt` (`RecordLayout.optRecord`), in order. What follows the last
+    /// of them (an option whose length runs past the record, or bytes too few for a code and a length) is not an
+    /// option: a rewrite that kept it would hide the options after it inside it.
+    func ednsOptions(in opt: Range<Int>) -> [EDNSOption] {
+        var options: [EDNSOption] = []
+        var offset = opt.lowerBound + Self.optFixedSize
+        while offset + 4 <= opt.upperBound {
+            let code = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
+            let end = offset + 4 + (Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3]))
+            guard end <= opt.upperBound else { break }
+            options.append(EDNSOption(code: code, bytes: offset..<end))
+            offset = end
+        }
+        return options
     }
 
     /// This reply without its OPT record, for a client that sent none (RFC 6891 7); as it is when the OPT is not

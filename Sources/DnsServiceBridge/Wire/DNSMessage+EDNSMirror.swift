@@ -25,7 +25,8 @@ extension DNSMessage {
             out.setUInt16(wanted.udpPayloadSize, at: opt.lowerBound + 3)
             out.setUInt32(wanted.optTTL, at: opt.lowerBound + 5)
         } else {
-            guard header.additionalCount < UInt16.max else { return self }
+            guard header.additionalCount < UInt16.max, let layout = recordLayout() else { return self }
+            out.removeSubrange(layout.end...)
             wanted.appendOPTRecord(to: &out)
             outHeader.additionalCount += 1
             out.setUInt16(outHeader.additionalCount, at: 10)

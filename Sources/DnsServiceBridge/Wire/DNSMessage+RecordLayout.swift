@@ -14,6 +14,9 @@ struct RecordLayout: Sendable {
     var records: [Record]
     /// The bytes of the OPT record, when there is one and it is the last record of the message.
     var optRecord: Range<Int>?
+    /// Where the last record (or, with none, the question) ends. Bytes after it belong to no record: a record
+    /// added to the message goes here, or a parser would read those bytes as the added record.
+    var end: Int
 
     /// The number of records in `section`.
     func count(in section: DNSSection) -> Int {
@@ -34,8 +37,10 @@ extension DNSMessage {
         var walker = RecordWalker(header: header, offset: questionEnd)
         var records: [RecordLayout.Record] = []
         var opt: Range<Int>? = nil
+        var end = questionEnd
         do {
             while let record = try walker.next(in: span) {
+                end = record.end
                 if record.section == .additional && record.type == DNSRecordType.opt.rawValue {
                     opt = record.start..<record.end
                     continue
@@ -48,6 +53,6 @@ extension DNSMessage {
         } catch {
             return nil
         }
-        return RecordLayout(records: records, optRecord: opt)
+        return RecordLayout(records: records, optRecord: opt, end: end)
     }
 }

@@ -58,9 +58,8 @@ extension DNSMessage {
             kept += 1
         }
 
-        // What is kept is parsed again: a name compressed as a pointer into the middle of the message (written by
-        // a hostile or broken upstream, never by a real encoder) can run on past the records kept. Then the records
-        // go, and if even the question's name does that, the question too.
+        // What is kept is parsed again. A name cannot run on past the records kept (`WireNameScanner` refuses one
+        // that reads past its own pointer); were one to, the records would go, and then the question too.
         for keep in kept == 0 ? [0] : [kept, 0] {
             let end = keep == 0 ? questionEnd : recordEnds[keep - 1]
             if let cut = try? DNSMessage(bytes: assembled(keeping: keep, endingAt: end, opt: optBytes)) {

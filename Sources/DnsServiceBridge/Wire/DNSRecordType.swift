@@ -26,6 +26,8 @@ public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let mx = DNSRecordType(rawValue: 15)
     /// Text strings (16).
     public static let txt = DNSRecordType(rawValue: 16)
+    /// Signature (24); in a message's additional section, a SIG(0) transaction signature (RFC 2931).
+    public static let sig = DNSRecordType(rawValue: 24)
     /// IPv6 address (28).
     public static let aaaa = DNSRecordType(rawValue: 28)
     /// Location (29).

@@ -30,6 +30,9 @@ public enum DNSWireError: Error, Hashable, Sendable, CustomStringConvertible {
     case forwardCompressionPointer(offset: Int, target: Int)
     /// A compression pointer that points back into the part of the name already read, which would loop.
     case compressionPointerLoop(offset: Int, target: Int)
+    /// A name that, after following the compression pointer at `pointer`, reads up to or past that pointer: a
+    /// pointer names a prior occurrence, which ends before it.
+    case compressedNameRunsPastPointer(offset: Int, pointer: Int)
     /// Two OPT pseudo-records in the additional section (RFC 6891 6.1.1 requires FORMERR).
     case multipleOPTRecords(offset: Int)
     /// An OPT pseudo-record whose owner is not the root name (RFC 6891 6.1.2).
@@ -72,6 +75,9 @@ public enum DNSWireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .compressionPointerLoop(let offset, let target):
             "Expected the compression pointer at offset \(offset) to point before the labels already read, "
                 + "but it points to \(target), which would loop."
+        case .compressedNameRunsPastPointer(let offset, let pointer):
+            "Expected the name at offset \(offset) to end before its compression pointer at \(pointer), "
+                + "but it reads on past it."
         case .multipleOPTRecords(let offset):
             "Expected at most one OPT record, but found another at offset \(offset)."
         case .optOwnerNotRoot(let offset):

@@ -2,6 +2,10 @@
 ///
 /// Termination: every followed pointer must land strictly before the start of the run of labels it ends, so
 /// the runs' start offsets strictly decrease; a pointer into the labels already read is reported as a loop.
+///
+/// A pointer names a prior occurrence (RFC 1035 4.1.4): what it leads to must end before the pointer itself. So a
+/// name reads no byte after its own first pointer, and rewriting the bytes after a record (an OPT record, bytes
+/// after the last record) can never change or break a name before it.
 enum WireNameScanner {
     /// Where a name ends in the message and what it looks like uncompressed.
     struct Extent {
@@ -48,9 +52,14 @@ enum WireNameScanner {
         var end: Int? = nil
         var wireLength = 0
         var hops = 0
+        // The bytes the current run may use: up to the pointer that led to it (the message, before any).
+        var limit = count
         while true {
             guard position < count else {
                 throw .truncatedName(offset: start)
+            }
+            guard position < limit else {
+                throw .compressedNameRunsPastPointer(offset: start, pointer: limit)
             }
             let length = bytes[position]
             switch length & 0xC0 {
@@ -66,6 +75,9 @@ enum WireNameScanner {
                 guard labelEnd <= count else {
                     throw .truncatedName(offset: start)
                 }
+                guard labelEnd <= limit else {
+                    throw .compressedNameRunsPastPointer(offset: start, pointer: limit)
+                }
                 wireLength += 1 + Int(length)
                 // Room must remain for the terminating zero.
                 guard wireLength < 255 else {
@@ -80,6 +92,9 @@ enum WireNameScanner {
             case 0xC0:
                 guard position + 1 < count else {
                     throw .truncatedName(offset: start)
+                }
+                guard position + 2 <= limit else {
+                    throw .compressedNameRunsPastPointer(offset: start, pointer: limit)
                 }
                 let target = Int(length & 0x3F) << 8 | Int(bytes[position + 1])
                 if end == nil {
@@ -100,6 +115,7 @@ enum WireNameScanner {
                 guard hops <= maxPointerHops else {
                     throw .compressionPointerLoop(offset: position, target: target)
                 }
+                limit = position
                 position = target
                 runStart = target
             default:

@@ -6,19 +6,11 @@ import Testing
     /// The ECS options of a message's OPT record, as (family, source prefix, address bytes).
     private func subnets(in message: DNSMessage) throws -> [(UInt16, UInt8, [UInt8])] {
         let opt = try #require(message.recordLayout()?.optRecord)
-        var found: [(UInt16, UInt8, [UInt8])] = []
-        var offset = opt.lowerBound + 11
         let bytes = message.bytes
-        while offset + 4 <= opt.upperBound {
-            let code = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
-            let length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
-            if code == 8 {
-                let family = UInt16(bytes[offset + 4]) << 8 | UInt16(bytes[offset + 5])
-                found.append((family, bytes[offset + 6], Array(bytes[(offset + 8)..<(offset + 4 + length)])))
-            }
-            offset += 4 + length
+        return message.ednsOptions(in: opt).filter { $0.code == DNSMessage.clientSubnetOption }.map { option in
+            let data = Array(bytes[option.data])
+            return (UInt16(data[0]) << 8 | UInt16(data[1]), data[2], Array(data[4...]))
         }
-        return found
     }
 
     private let subnet = MeshConfiguration.ClientSubnet(ipv4Prefix: 24, ipv6Prefix: 56)
@@ -58,6 +50,37 @@ import Testing
         let stripped = try DNSMessage(bytes: message.withClientSubnet(of: nil, subnet).bytes)
         #expect(try subnets(in: stripped).isEmpty)
         #expect(stripped.bytes.contains(cookie))
+    }
+
+    @Test func aSignedQueryWithoutOPTGoesAsItIs() throws {
+        // A TSIG record last (owner the root, type 250, class ANY, TTL 0, no data): an OPT after it would move the
+        // signature from the end, where it must be.
+        var query = DNSMessage.query(name: try DNSName("example.org."), type: .a, id: 3).bytes
+        query += [0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0]
+        query[11] = 1  // ARCOUNT
+        let message = try DNSMessage(bytes: query)
+        #expect(message.withClientSubnet(of: ClientIP(bytes: [192, 0, 2, 1]), subnet).bytes == query)
+    }
+
+    /// An option whose length runs past the OPT record would hide ours inside it: it is dropped. Bytes after a
+    /// query's last record are dropped too, so the OPT added to a query without one is where readers look.
+    @Test func brokenOptionsAndTrailingBytesCannotHideTheOption() throws {
+        var query = DNSMessage.query(name: try DNSName("example.org."), type: .a, id: 5).bytes
+        let cookie: [UInt8] = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]
+        let runaway: [UInt8] = [0, 12, 0, 40, 0, 0]  // padding that says 40 bytes and has 2
+        query += [0, 0, 41, 4, 208, 0, 0, 0, 0, 0, UInt8(cookie.count + runaway.count)] + cookie + runaway
+        query[11] = 1  // ARCOUNT
+        let withOPT = try DNSMessage(bytes: query)
+        let sent = try DNSMessage(bytes: withOPT.withClientSubnet(of: ClientIP(bytes: [192, 0, 2, 1]), subnet).bytes)
+        #expect(try subnets(in: sent).count == 1)
+        #expect(sent.bytes.contains(cookie))
+        #expect(!sent.bytes.contains(runaway))
+
+        let trailing = DNSMessage.query(name: try DNSName("example.org."), type: .a, id: 6).bytes + [0xde, 0xad]
+        let withoutOPT = try DNSMessage(bytes: trailing)
+        let added = try DNSMessage(bytes: withoutOPT.withClientSubnet(of: ClientIP(bytes: [192, 0, 2, 1]), subnet).bytes)
+        #expect(try subnets(in: added).count == 1)
+        #expect(!added.bytes.starts(with: trailing))
     }
 
     @Test func prefixBitsPastTheLengthAreCleared() throws {

@@ -78,6 +78,11 @@ import Testing
         #expect(throws: Never.self) {
             try DNSMessage(bytes: chain)
         }
+        // The second answer's owner (at 41) points back at the first answer's last TTL byte (38), a label of 3 that
+        // reads on over its own pointer: what a pointer leads to must end before it.
+        let overrun = Self.exampleQuery(
+            an: 2, records: [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 3, 0, 0] + [0xC0, 38] + Self.emptyRecordFields)
+        expect(overrun, throws: .compressedNameRunsPastPointer(offset: 41, pointer: 41))
     }
 
     @Test func nameLengthCountsDecompressedBytes() {
@@ -135,7 +140,8 @@ import Testing
             .labelTooLong(length: 64), .nameTooLong(length: 256), .emptyLabel(name: "a..b"),
             .invalidEscape(name: #"\999"#), .badLabelType(offset: 12, byte: 0x41),
             .compressionPointerOutOfRange(offset: 12, target: 999), .forwardCompressionPointer(offset: 12, target: 20),
-            .compressionPointerLoop(offset: 14, target: 12), .multipleOPTRecords(offset: 40),
+            .compressionPointerLoop(offset: 14, target: 12), .compressedNameRunsPastPointer(offset: 41, pointer: 41),
+            .multipleOPTRecords(offset: 40),
             .optOwnerNotRoot(offset: 29),
         ]
         for error in errors {

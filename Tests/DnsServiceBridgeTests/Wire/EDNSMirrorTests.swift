@@ -33,6 +33,17 @@ import Testing
         #expect(parsed.header.additionalCount == upstream.header.additionalCount + 1)
     }
 
+    /// Bytes after the last record belong to none: the client's OPT goes right after the records, where a reader
+    /// finds it, and they are dropped.
+    @Test func theClientsOPTGoesAfterTheRecordsNotAfterTrailingBytes() throws {
+        let query = DNSMessage.query(name: try DNSName("example.org"), type: .a, id: 9, udpPayloadSize: 1232)
+        let upstream = try DNSMessage(bytes: Self.reply(to: query, edns: nil).bytes + [0xde, 0xad])
+        let mirrored = upstream.mirroringEDNS(of: query)
+        let parsed = try DNSMessage(bytes: mirrored.bytes)
+        #expect(parsed.edns == EDNS0(udpPayloadSize: 1232))
+        #expect(mirrored.bytes.count == upstream.bytes.count - 2 + EDNS0.emptyOPTRecordSize)
+    }
+
     /// RFC 6891 7: no OPT in the reply to a query without one, even when the upstream (or the OPT `client_subnet`
     /// added) put one there; a reply that has none is left alone.
     @Test func aQueryWithoutEDNSGetsAReplyWithoutOPT() throws {
