@@ -26,9 +26,9 @@ BURST = 5
 AFTER_BURST = 20
 
 
-def start(dnsgrpcd, tmp_path, options: str = "", rate: str = f"1 {BURST}"):
-    """dnsgrpcd with one block (plain DNS and gRPC on 127.0.0.1 and ::1, whoami, the rate limit, prometheus);
-    returns (process, dns port, gRPC port, metrics address)."""
+def start(dnsgrpcd, tmp_path, options: str = "", rate: str = f"1 {BURST}", extra: str = ""):
+    """dnsgrpcd with one block (plain DNS and gRPC on 127.0.0.1 and ::1, whoami, the rate limit, prometheus, and
+    `extra`); returns (process, dns port, gRPC port, metrics address)."""
     dns_port, grpc_port, metrics_port = support.free_port(), support.free_port(), support.free_port()
     corefile = support.write_corefile(tmp_path, f"""
 .:{dns_port} grpc://.:{grpc_port} {{
@@ -38,6 +38,7 @@ def start(dnsgrpcd, tmp_path, options: str = "", rate: str = f"1 {BURST}"):
     }}
     whoami
     prometheus 127.0.0.1:{metrics_port}
+    {extra}
 }}
 """)
     proc = dnsgrpcd("-conf", str(corefile), wait_for=[f"127.0.0.1:{dns_port}", f"127.0.0.1:{grpc_port}",
@@ -106,6 +107,24 @@ def test_a_grpc_client_is_refused_past_its_rate_while_another_is_answered(dnsgrp
         reply = dns.message.from_wire(other.query(query().to_wire()))
         assert reply.rcode() == NOERROR and whoami_address(reply) == "::1"
     assert udp_from("127.0.0.2", dns_port) == NOERROR
+
+
+def test_a_dropped_query_is_logged_as_coredns_logs_an_unanswered_one(dnsgrpcd, tmp_path):
+    """`log` before the rate limit: an answered query's line has its rcode, a dropped one's `-` for the rcode and the
+    flags and 0 for the size (CoreDNS's replacer for a query no plugin answered), in the error class."""
+    proc, port, _, _ = start(dnsgrpcd, tmp_path, options="action drop", rate="1 1", extra="log . {\n        class error\n    }")
+    sent = 6
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        for i in range(sent):
+            sock.sendto(query(f"q{i}.drop.example.org").to_wire(), ("127.0.0.1", port))
+        # The first is within the burst and answered, so `class error` leaves it out of the log.
+        sock.settimeout(TIMEOUT)
+        assert dns.message.from_wire(sock.recv(4096)).rcode() == NOERROR
+    log = proc.wait_for_log('" - - 0 ')
+    lines = [line for line in log.splitlines() if ".drop.example.org." in line]
+    assert lines and all('" - - 0 ' in line for line in lines), lines
+    assert not any("q0.drop.example.org." in line for line in lines), lines
 
 
 def test_drop_sends_nothing_over_udp_and_counts_every_query(dnsgrpcd, tmp_path):

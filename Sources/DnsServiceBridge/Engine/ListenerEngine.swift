@@ -91,7 +91,8 @@ final class ListenerEngine: Sendable {
                 }
             }
             return .forward(forwarded)
-        case .drop:
+        case .drop(let passed):
+            route.block.dropped(query, passed: passed, QueryOutcome(client: client, received: now, failure: nil))
             metrics.recordDropped(zone: route.zoneLabel, query: query, transport: client.transport,
                                   isIPv6: client.isIPv6, duration: .now() - now)
             inFlight.leave()

@@ -14,6 +14,9 @@ protocol QueryStep: Sendable {
     /// The reply of a query this step let pass, once there is one; returns what goes on towards the client.
     func completed(_ query: DNSMessage, reply: DNSMessage, _ outcome: QueryOutcome) -> DNSMessage
 
+    /// A query this step let pass that a later step dropped: no reply will come.
+    func dropped(_ query: DNSMessage, _ outcome: QueryOutcome)
+
     /// Background work to stop when the configuration goes (a hosts file's re-reads).
     func stop()
 }
@@ -24,6 +27,7 @@ extension QueryStep {
         answer(query, from: client).map(StepVerdict.answer) ?? .pass
     }
     func completed(_ query: DNSMessage, reply: DNSMessage, _ outcome: QueryOutcome) -> DNSMessage { reply }
+    func dropped(_ query: DNSMessage, _ outcome: QueryOutcome) {}
     func stop() {}
 }
 

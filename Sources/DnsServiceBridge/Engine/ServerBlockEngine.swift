@@ -9,8 +9,8 @@ final class ServerBlockEngine: Sendable {
         case answer(DNSMessage, passed: Int)
         /// Forwarded: every step before the forwarders let it pass.
         case forward(ForwardWalk)
-        /// Dropped by a step: no reply is due.
-        case drop
+        /// Dropped by the step at `passed` (the steps before it let the query pass): no reply is due.
+        case drop(passed: Int)
     }
 
     private let before: [any QueryStep]
@@ -34,7 +34,7 @@ final class ServerBlockEngine: Sendable {
             switch step.verdict(query, from: client) {
             case .pass: continue
             case .answer(let reply): return .answer(reply, passed: index)
-            case .drop: return .drop
+            case .drop: return .drop(passed: index)
             }
         }
         if let walk = forwarder?.walk(query, client: client) {
@@ -53,6 +53,13 @@ final class ServerBlockEngine: Sendable {
             reply = step.completed(query, reply: reply, outcome)
         }
         return reply
+    }
+
+    /// Tells the steps that let a dropped query pass, the last of them first.
+    func dropped(_ query: DNSMessage, passed: Int, _ outcome: QueryOutcome) {
+        for step in before[..<min(passed, before.count)].reversed() {
+            step.dropped(query, outcome)
+        }
     }
 
     /// For a forwarded query: every step before the forwarders let it pass.

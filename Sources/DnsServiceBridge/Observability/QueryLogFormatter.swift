@@ -44,8 +44,9 @@ public struct QueryLogFormatter: Sendable {
         self.pieces = pieces
     }
 
-    /// The line for one answered query.
-    public func line(query: DNSMessage, reply: DNSMessage, client: String?, transport: ClientTransport,
+    /// The line for one query: answered with `reply`, or (nil) dropped with no reply, whose rcode and rflags are
+    /// `-` and size 0, as CoreDNS prints a query its plugins left unanswered.
+    public func line(query: DNSMessage, reply: DNSMessage?, client: String?, transport: ClientTransport,
                      duration: TimeAmount) -> String {
         var line = ""
         for piece in pieces {
@@ -60,7 +61,7 @@ public struct QueryLogFormatter: Sendable {
         return line
     }
 
-    private func value(of name: String, query: DNSMessage, reply: DNSMessage, client: String?,
+    private func value(of name: String, query: DNSMessage, reply: DNSMessage?, client: String?,
                        transport: ClientTransport, duration: TimeAmount) -> String {
         switch name {
         case "remote": return Self.remote(client).host
@@ -70,14 +71,14 @@ public struct QueryLogFormatter: Sendable {
         case "name": return query.question.map { "\($0.name)" } ?? "-"
         case "proto": return transport == .udp ? "udp" : "tcp"
         case "size": return "\(query.bytes.count)"
-        case "rcode": return Self.rcodeName(reply.rcode)
-        case "rsize": return "\(reply.bytes.count)"
+        case "rcode": return reply.map { Self.rcodeName($0.rcode) } ?? "-"
+        case "rsize": return "\(reply?.bytes.count ?? 0)"
         case "duration": return Self.seconds(duration)
         case ">id": return "\(query.header.id)"
         case ">opcode": return "\(query.header.opcode)"
         case ">do": return query.edns?.dnssecOK == true ? "true" : "false"
         case ">bufsize": return "\(query.maxUDPResponseSize)"
-        case ">rflags": return Self.flags(reply.header)
+        case ">rflags": return reply.map { Self.flags($0.header) } ?? "-"
         default: return "-"
         }
     }

@@ -23,15 +23,25 @@ struct QueryLogPlugin: QueryStep {
     }
 
     func completed(_ query: DNSMessage, reply: DNSMessage, _ outcome: QueryOutcome) -> DNSMessage {
+        log(query, reply: reply, outcome)
+        return reply
+    }
+
+    /// A query a later step dropped (a rate limit's `action drop`) is logged as CoreDNS logs one its plugins left
+    /// unanswered: in the error class, with `-` for the rcode.
+    func dropped(_ query: DNSMessage, _ outcome: QueryOutcome) {
+        log(query, reply: nil, outcome)
+    }
+
+    private func log(_ query: DNSMessage, reply: DNSMessage?, _ outcome: QueryOutcome) {
         // As CoreDNS: the first rule whose names cover the query decides.
         guard let name = query.question?.name,
               let rule = rules.first(where: { rule in rule.names.contains { name.isSubdomain(of: $0) } })
-        else { return reply }
-        let responseClass = Self.classify(reply)
+        else { return }
+        let responseClass = reply.map(Self.classify) ?? .error
         if rule.classes.contains(.all) || rule.classes.contains(responseClass) {
             logger.info("\(rule.formatter.line(query: query, reply: reply, client: outcome.client.name, transport: outcome.client.transport, duration: .now() - outcome.received))")
         }
-        return reply
     }
 
     /// CoreDNS's response classes: an answer is success, NXDOMAIN and NODATA are denial, the rest error.

@@ -24,6 +24,15 @@ import Testing
         #expect(line == #"127.0.0.1:38512 - 27356 "A IN example.org. udp 29 false 512" NOERROR qr,aa,rd,ra 29 0.000133945s"#)
     }
 
+    /// A query dropped with no reply (a rate limit's `action drop`), as CoreDNS's replacer prints one no plugin
+    /// answered: `-` for the rcode and the flags, 0 for the size.
+    @Test func aDroppedQueryHasNoRcodeFlagsOrSize() throws {
+        let client = try SocketAddress(ipAddress: "127.0.0.1", port: 38512).description
+        let line = QueryLogFormatter().line(query: try query(), reply: nil, client: client, transport: .udp,
+                                            duration: .nanoseconds(20_000))
+        #expect(line == #"127.0.0.1:38512 - 27356 "A IN example.org. udp 29 false 512" - - 0 0.00002s"#)
+    }
+
     @Test func ipv6ClientInBracketsAndEDNSBufferSize() throws {
         let query = try query(payload: 4096, id: 7)
         let reply = try reply(to: query, rcode: 3)
