@@ -3,8 +3,8 @@
 #   scripts/install-deps.sh [build|demo|test|bench|all]      (default: all)
 # build: gRPC core, protobuf-c and OpenSSL headers, and tcmalloc (gperftools), for the Swift package.
 # demo:  build + knotd, dig, and the Python gRPC client (grpcio, grpcio-tools, dnspython).
-# test:  demo + pytest and pytest-xdist (two workers), prometheus_client, grpcio-health-checking, grpcio-reflection (an independent reflection client),
-#        kubernetes-validate (the manifests' schemas, offline),
+# test:  demo + pytest and pytest-xdist (two workers), prometheus_client, grpcio-health-checking,
+#        grpcio-reflection (an independent reflection client), kubernetes-validate (the manifests' schemas, offline),
 #        httpx2 and h2 (dnspython's DoH client, raw HTTP/2 frames), and unbound (an independent DNS-over-TLS server),
 #        dnsdist (an independent DoH server) and dnsperf (its DoH mode).
 # bench: demo + dnsperf, dnsdist (the peer), h2load (nghttp2-client), taskset.
