@@ -49,7 +49,7 @@ final class ServerBlockEngine: Sendable {
     /// The reply after the steps that let the query pass have seen it, the last of them first.
     func completed(_ query: DNSMessage, reply: DNSMessage, passed: Int, _ outcome: QueryOutcome) -> DNSMessage {
         var reply = reply
-        for step in before[..<min(passed, before.count)].reversed() {
+        for step in steps(thatPassed: passed) {
             reply = step.completed(query, reply: reply, outcome)
         }
         return reply
@@ -57,9 +57,15 @@ final class ServerBlockEngine: Sendable {
 
     /// Tells the steps that let a dropped query pass, the last of them first.
     func dropped(_ query: DNSMessage, passed: Int, _ outcome: QueryOutcome) {
-        for step in before[..<min(passed, before.count)].reversed() {
+        for step in steps(thatPassed: passed) {
             step.dropped(query, outcome)
         }
+    }
+
+    /// The first `passed` steps before the forwarders, the last of them first: the order they hear how a query
+    /// they let pass ended.
+    private func steps(thatPassed passed: Int) -> ReversedCollection<ArraySlice<any QueryStep>> {
+        before[..<min(passed, before.count)].reversed()
     }
 
     /// For a forwarded query: every step before the forwarders let it pass.
